@@ -1,0 +1,16 @@
+#!/bin/bash
+# Run every test of the project on a fresh Debian machine: install the
+# distribution packages (tools/test-setup.sh) and tox, then the linters, the
+# DevStack plugin's TAP tests, oslo.messaging's functional suite under each
+# AMQP1_SERVICE mode, and last the project's unit and functional tests, so
+# that the output ends with pytest's summary line.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+bash tools/test-setup.sh
+python3 -m pip install -q --disable-pip-version-check 'tox>=4.0'
+
+python3 -m tox -e pep8,bashate,shell,oslo-functional
+# -qq: keep tox's own report quiet so pytest's summary is the last line.
+python3 -m tox -qq -e all

@@ -1,0 +1,43 @@
+#!/bin/bash
+# Install the distribution packages listed in bindep.txt with the "test"
+# profile, as OpenStack's CI jobs do before running tox.  Idempotent: does
+# nothing when every package is already installed.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+
+packages=()
+while read -r name rest; do
+    case "$name" in
+        ''|'#'*) continue ;;
+    esac
+    if [[ "$rest" == *test* && "$rest" == *dpkg* ]]; then
+        packages+=("$name")
+    fi
+done < "$top/bindep.txt"
+
+missing=()
+for pkg in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed'; then
+        missing+=("$pkg")
+    fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+    echo "test-setup: distribution packages already installed" >&2
+    exit 0
+fi
+
+SUDO=
+if [[ $(id -u) -ne 0 ]]; then
+    SUDO=sudo
+fi
+echo "test-setup: installing ${missing[*]}" >&2
+$SUDO apt-get update -qq
+# policy-rc.d may forbid starting services at install time; the tests start
+# their own private RabbitMQ nodes, so the system one is not needed.
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The package starts a system-wide node where it can; tests never use it.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q rabbitmq-server 2>/dev/null; then
+    $SUDO systemctl stop rabbitmq-server || true
+fi
