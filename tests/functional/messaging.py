@@ -62,17 +62,21 @@ class RpcServer(fixtures.Fixture):
     :param server: server name.
     """
 
-    def __init__(self, conf, url, topic, server='server'):
+    def __init__(self, conf, url, topic, server='server', transport=None):
         super().__init__()
         self.conf = conf
         self.url = url
         self.topic = topic
         self.server_name = server
         self.endpoint = Echo(server)
+        self.transport = transport
 
     def _setUp(self):
-        transport = oslo_messaging.get_rpc_transport(self.conf, url=self.url)
-        self.addCleanup(transport.cleanup)
+        transport = self.transport
+        if transport is None:
+            transport = oslo_messaging.get_rpc_transport(self.conf,
+                                                         url=self.url)
+            self.addCleanup(transport.cleanup)
         target = oslo_messaging.Target(topic=self.topic,
                                        server=self.server_name)
         self.server = oslo_messaging.get_rpc_server(
@@ -85,17 +89,19 @@ class RpcServer(fixtures.Fixture):
 class RpcClient(fixtures.Fixture):
     """An oslo.messaging RPC client for ``topic``."""
 
-    def __init__(self, conf, url, topic, timeout=10):
+    def __init__(self, conf, url, topic, timeout=10, transport=None):
         super().__init__()
         self.conf = conf
         self.url = url
         self.topic = topic
         self.timeout = timeout
+        self.transport = transport
 
     def _setUp(self):
-        self.transport = oslo_messaging.get_rpc_transport(self.conf,
-                                                          url=self.url)
-        self.addCleanup(self.transport.cleanup)
+        if self.transport is None:
+            self.transport = oslo_messaging.get_rpc_transport(self.conf,
+                                                              url=self.url)
+            self.addCleanup(self.transport.cleanup)
         self.client = oslo_messaging.get_rpc_client(
             self.transport, oslo_messaging.Target(topic=self.topic),
             timeout=self.timeout)
