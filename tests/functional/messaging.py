@@ -18,12 +18,9 @@ def make_conf(**amqp_options):
     """A fresh ConfigOpts with fast-failing ``[oslo_messaging_amqp]``."""
     conf = cfg.ConfigOpts()
     conf([], project='amqp1-fixtures-tests')
-    # Registers oslo.messaging's options (what its ConfFixture does,
-    # without touching the global CONF).
+    # Registers every option oslo.messaging reads on this ConfigOpts.
     from oslo_messaging import conffixture
-    conffixture.ConfFixture(conf).setUp()
-    from oslo_messaging._drivers.amqp1_driver import opts
-    conf.register_opts(opts.amqp1_opts, group='oslo_messaging_amqp')
+    conffixture.ConfFixture(conf)
     defaults = {
         'connection_retry_interval': 1,
         'connection_retry_backoff': 0,
