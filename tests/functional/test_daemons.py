@@ -1,0 +1,167 @@
+"""RouterDaemon and BrokerDaemon: the stand-in processes, and the real
+daemons' code path with a fake executable."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import fixtures
+import psutil
+import testtools
+
+from amqp1_fixtures import daemons
+from amqp1_fixtures import exceptions
+from amqp1_fixtures import ports
+from amqp1_fixtures.rabbitmq import DaemonNotInstalled
+from tests.functional import messaging
+
+# Pretends to be qdrouterd/qpidd: checks it got "--config FILE", reads the
+# port from it (qdrouterd "port: N" or qpidd "port=N") and listens there.
+FAKE_REAL = r'''#!%s
+import re, signal, socket, sys
+assert sys.argv[1] == '--config', sys.argv
+text = open(sys.argv[2]).read()
+port = int(re.search(r'^\s*port\s*[:=]\s*(\d+)', text, re.M).group(1))
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', port))
+s.listen()
+print('fake real daemon on', port, flush=True)
+while True:
+    signal.pause()
+''' % sys.executable
+
+
+def setup_error(case, fixture):
+    err = case.assertRaises(fixtures.MultipleExceptions, fixture.setUp)
+    return err.args[0][1]
+
+
+class TestStandinRouter(testtools.TestCase):
+
+    def test_rpc_call_with_sasl(self):
+        users = {'stackqpid': 'se cret'}
+        router = self.useFixture(daemons.RouterDaemon(users=users,
+                                                      impl='standin'))
+        self.assertEqual('standin', router.impl)
+        self.assertNotEqual(0, router.port)
+        self.assertEqual('amqp://stackqpid:se%%20cret@127.0.0.1:%d/'
+                         % router.port, router.transport_url)
+        conf = messaging.make_conf()
+        topic = messaging.unique()
+        self.useFixture(messaging.RpcServer(conf, router.transport_url,
+                                            topic))
+        client = self.useFixture(messaging.RpcClient(
+            conf, router.transport_url, topic))
+        self.assertEqual(3, client.call(3)['value'])
+
+    def test_secrets_and_details(self):
+        router = self.useFixture(daemons.RouterDaemon(
+            users={'u1': 'pw-not-shown'}, impl='standin'))
+        details = router.getDetails()
+        self.assertEqual(
+            ['router-standin-log', 'router-standin-qdrouterd.conf',
+             'router-standin-sasl2/qdrouterd.conf'], sorted(details))
+        for content in details.values():
+            self.assertNotIn('pw-not-shown', content.as_text())
+        creds = os.path.join(router.workdir, 'sasl2',
+                             'qdrouterd.credentials')
+        self.assertEqual(0o600, os.stat(creds).st_mode & 0o777)
+        cmdline = ' '.join(psutil.Process(router.pid).cmdline())
+        self.assertNotIn('pw-not-shown', cmdline)
+        self.assertIn('listening on', details['router-standin-log']
+                      .as_text())
+
+    def test_stop_start_same_port(self):
+        router = self.useFixture(daemons.RouterDaemon(impl='standin'))
+        port = router.port
+        self.assertEqual(0, router.stop())
+        self.assertFalse(ports.accepts_connections('127.0.0.1', port))
+        router.start()
+        self.assertEqual(port, router.port)
+        self.assertTrue(ports.accepts_connections('127.0.0.1', port))
+
+
+class TestStandinBroker(testtools.TestCase):
+
+    def test_notification(self):
+        broker = self.useFixture(daemons.BrokerDaemon(impl='standin'))
+        self.assertEqual('standin', broker.impl)
+        conf = messaging.make_conf()
+        topic = messaging.unique()
+        # A broker keeps the notification until the listener comes.
+        notifier = self.useFixture(messaging.Notifier(
+            conf, broker.transport_url, topic))
+        notifier.info('d.test', {'x': 1})
+        listener = self.useFixture(messaging.Listener(
+            conf, broker.transport_url, topic))
+        self.assertEqual(('d.test', {'x': 1}), listener.get(timeout=20))
+
+    def test_tls_is_refused(self):
+        self.assertRaises(exceptions.ConfigError, daemons.BrokerDaemon,
+                          tls=object())
+
+
+class TestImplChoice(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+        # No real daemon on PATH, whatever the machine has installed.
+        self.useFixture(fixtures.EnvironmentVariable('PATH', self.tmp))
+        for var in ('AMQP1_QDROUTERD', 'AMQP1_QPIDD'):
+            self.useFixture(fixtures.EnvironmentVariable(var))
+
+    def fake_real(self):
+        path = os.path.join(self.tmp, 'fake-daemon')
+        with open(path, 'w') as f:
+            f.write(FAKE_REAL)
+        os.chmod(path, 0o755)
+        return path
+
+    def test_standin_when_absent(self):
+        self.assertEqual('standin', daemons.RouterDaemon().impl)
+        self.assertEqual('standin', daemons.BrokerDaemon().impl)
+
+    def test_require_real_skips(self):
+        router = daemons.RouterDaemon(require_real=True)
+        self.assertIsNone(router.impl)
+        err = setup_error(self, router)
+        self.assertIsInstance(err, DaemonNotInstalled)
+        self.assertIn('qdrouterd is not installed', str(err))
+
+    def test_bad_impl(self):
+        self.assertRaises(exceptions.ConfigError, daemons.RouterDaemon,
+                          impl='qpidd')
+
+    def test_environment_names_the_real_daemon(self):
+        self.useFixture(fixtures.EnvironmentVariable('AMQP1_QPIDD',
+                                                     self.fake_real()))
+        self.assertEqual('qpidd', daemons.BrokerDaemon().impl)
+
+    def test_real_router_path(self):
+        router = self.useFixture(daemons.RouterDaemon(
+            executable=self.fake_real()))
+        self.assertEqual('qdrouterd', router.impl)
+        self.assertIn('fake real daemon on %d' % router.port,
+                      router.log_tail())
+        low, high = ports.ephemeral_range()
+        self.assertFalse(low <= router.port <= high)
+
+    def test_real_broker_path_with_sasldb(self):
+        if not (shutil.which('saslpasswd2', path='/usr/sbin:/usr/bin')
+                and shutil.which('sasldblistusers2',
+                                 path='/usr/sbin:/usr/bin')):
+            self.skipTest('sasl2-bin is not installed')
+        self.useFixture(fixtures.EnvironmentVariable(
+            'PATH', self.tmp + ':/usr/sbin:/usr/bin'))
+        broker = self.useFixture(daemons.BrokerDaemon(
+            executable=self.fake_real(), users={'alice': 'a-secret'}))
+        self.assertEqual('qpidd', broker.impl)
+        sasldb = os.path.join(broker.workdir, 'sasl2', 'qpidd.credentials')
+        self.assertEqual(0o600, os.stat(sasldb).st_mode & 0o777)
+        listed = subprocess.run(['sasldblistusers2', '-f', sasldb],
+                                capture_output=True, text=True, check=True)
+        self.assertIn('alice@QPID', listed.stdout)
+        self.assertNotIn('a-secret', listed.stdout)
