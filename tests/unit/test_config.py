@@ -3,8 +3,10 @@
 import logging
 import os
 import re
+import shutil
 import stat
 import struct
+import subprocess
 import textwrap
 
 import fixtures
@@ -126,6 +128,17 @@ class TestCredentials(ConfigTestCase):
         with open(path, 'wb') as f:
             f.write(b'\x00' * 12 + b'\x00\x06\x15\x61' + b'\x00' * 100)
         os.chmod(path, 0o644)
+        self.assertConfigError(lambda: config.read_credentials(path), path,
+                               None, None, SASLDB_MESSAGE)
+
+    @testtools.skipUnless(shutil.which('saslpasswd2'),
+                          'saslpasswd2 (sasl2-bin, cyrus-sasl) not installed')
+    def test_read_refuses_a_real_sasldb(self):
+        path = self.path('qpidd.sasldb')
+        # the password goes through stdin, never on a command line
+        subprocess.run(['saslpasswd2', '-p', '-c', '-f', path, '-u', 'QPID',
+                        'stack'], input=b'secret', check=True, timeout=60)
+        self.assertTrue(config.is_sasldb(path))
         self.assertConfigError(lambda: config.read_credentials(path), path,
                                None, None, SASLDB_MESSAGE)
 
@@ -881,3 +894,102 @@ class TestRender(ConfigTestCase):
         config.render_qpidd_conf(path, port=1)
         self.assertNotEqual(first, os.stat(path).st_ino)
         self.assertEqual(['qpidd.conf'], os.listdir(self.dir))
+
+
+class TestDevstackPluginFiles(ConfigTestCase):
+    """The files devstack/lib/amqp1 writes, stand-in flavour."""
+
+    def setUp(self):
+        super().setUp()
+        config.write_credentials(self.path('router.secret'),
+                                 {'stackrabbit': 'pw'})
+        config.write_credentials(self.path('broker.secret'),
+                                 {'stackrabbit': 'pw2'})
+        for daemon, name in (('router', 'qdrouterd'), ('broker', 'qpidd')):
+            self.write('sasl2/%s.conf' % name, """\
+                # Written by devstack-plugin-amqp1; replaced by each run.
+                pwcheck_method: auxprop
+                auxprop_plugin: sasldb
+                sasldb_path: %s
+                mech_list: PLAIN
+                """ % self.path('%s.secret' % daemon))
+
+    def test_qdrouterd_conf(self):
+        path = self.write('qdrouterd.conf', """\
+            # Written by devstack-plugin-amqp1 for AMQP1_SERVICE=hybrid;
+            # replaced by each stack.sh run.
+
+            router {
+                mode: standalone
+                id: devstack.amqp1
+                saslConfigPath: %s
+                saslConfigName: qdrouterd
+            }
+
+            sslProfile {
+                name: amqp1-tls
+                certFile: /opt/stack/data/amqp1/router/tls/router.crt
+                privateKeyFile: /opt/stack/data/amqp1/router/tls/router.key
+            }
+
+            listener {
+                host: 10.0.0.5
+                port: 5671
+                role: normal
+                authenticatePeer: yes
+                saslMechanisms: PLAIN
+                sslProfile: amqp1-tls
+            }
+
+            address {
+                prefix: openstack.org/om/rpc/anycast
+                distribution: balanced
+            }
+
+            log {
+                module: DEFAULT
+                enable: info+
+                outputFile: /opt/stack/logs/qdrouterd.log
+            }
+            """ % self.path('sasl2'))
+        settings = config.parse_qdrouterd_conf(path)
+        self.assertEqual(
+            ('10.0.0.5', 5671, {'stackrabbit': 'pw'}, ['PLAIN'],
+             'devstack.amqp1', '/opt/stack/logs/qdrouterd.log'),
+            (settings.host, settings.port, settings.users,
+             settings.sasl_mechanisms, settings.router_id,
+             settings.log_file))
+        self.assertEqual('/opt/stack/data/amqp1/router/tls/router.key',
+                         settings.tls.key_file)
+
+    def test_qpidd_conf(self):
+        path = self.write('qpidd.conf', """\
+            # Written by devstack-plugin-amqp1 for AMQP1_SERVICE=hybrid;
+            # replaced by each stack.sh run.
+            port=5672
+            interface=127.0.0.1
+            auth=yes
+            sasl-config=%s
+            queue-patterns=exclusive
+            queue-patterns=unicast
+            topic-patterns=broadcast
+            data-dir=/opt/stack/data/amqp1/broker
+            log-enable=info+
+            log-to-file=/opt/stack/logs/qpidd.log
+            """ % self.path('sasl2'))
+        settings = config.parse_qpidd_conf(path)
+        self.assertEqual(
+            ({'stackrabbit': 'pw2'}, ['exclusive', 'unicast'],
+             ['broadcast'], '/opt/stack/data/amqp1/broker'),
+            (settings.users, settings.queue_patterns,
+             settings.topic_patterns, settings.data_dir))
+
+    def test_original_plugin_qpidd_conf_names_acl_file(self):
+        # The first plugin's qpidd.conf started with acl-file=, which the
+        # stand-in cannot honour.
+        path = self.write('qpidd.conf', """\
+            acl-file=/etc/qpid/qpidd.acl
+            auth=no
+            """)
+        self.assertConfigError(lambda: config.parse_qpidd_conf(path), path,
+                               1, 'acl-file', 'enforces no ACL')
