@@ -201,6 +201,32 @@ class TestServeRouter(ServeTestCase):
         with open(self.path('qdrouterd.log')) as f:
             self.assertNotIn(password, f.read())
 
+    def test_tls_listener_with_encrypted_key(self):
+        from proton import SSLDomain
+
+        from amqp1_fixtures.tls import make_test_certificates
+
+        certs = make_test_certificates(self.dir, key_password='key:pass')
+        conf = config.render_qdrouterd_conf(
+            self.path('qdrouterd.conf'), port=0, tls=certs.server_tls(),
+            log_file=self.path('qdrouterd.log'))
+        process = self.start_ready('router', conf)
+        domain = SSLDomain(SSLDomain.MODE_CLIENT)
+        domain.set_trusted_ca_db(certs.ca_file)
+        domain.set_peer_authentication(SSLDomain.VERIFY_PEER_NAME)
+
+        from proton.utils import BlockingConnection
+        # proton checks the name as a DNS name, never as an IP address SAN
+        conn = BlockingConnection('amqps://127.0.0.1:%d' % process.port,
+                                  timeout=TIMEOUT, ssl_domain=domain,
+                                  virtual_host='localhost')
+        self.addCleanup(self._close, conn)
+        self.exchange(conn, 'broadcast/tls', 'encrypted')
+        conn.close()
+        self.assertEqual(0, process.stop())
+        with open(self.path('qdrouterd.log')) as f:
+            self.assertNotIn('key:pass', f.read())
+
     def test_bad_config_exits_2_naming_file_line_option(self):
         conf = self.path('qdrouterd.conf')
         with open(conf, 'w') as f:
