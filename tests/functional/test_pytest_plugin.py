@@ -1,0 +1,128 @@
+"""The pytest plugin, exercised by inner pytest runs (pytester)."""
+
+import shutil
+
+import pytest
+
+from amqp1_fixtures import rabbitmq
+
+pytest_plugins = ['pytester']
+
+
+def run(pytester, *args):
+    return pytester.runpytest('-p', 'no:cacheprovider', *args)
+
+
+def test_default_fixtures_are_fakes(pytester):
+    pytester.makepyfile('''
+        from amqp1_fixtures import ports
+
+        def test_router(amqp1_router):
+            assert type(amqp1_router).__name__ == 'FakeRouter'
+            assert ports.accepts_connections('127.0.0.1', amqp1_router.port)
+
+        def test_broker(amqp1_broker, amqp1_broker_session):
+            assert type(amqp1_broker).__name__ == 'FakeBroker'
+            assert amqp1_broker.port != amqp1_broker_session.port
+
+        def test_modes(amqp1_qpid, amqp1_qpid_dual):
+            assert amqp1_qpid.rpc_url == amqp1_qpid.notify_url
+            assert amqp1_qpid_dual.rpc_backend is amqp1_qpid_dual.router
+    ''')
+    run(pytester).assert_outcomes(passed=3)
+
+
+def test_precedence_argument_option_ini(pytester):
+    pytester.makeini('''
+        [pytest]
+        amqp1_mode = qpid-dual
+    ''')
+    pytester.makepyfile('''
+        from amqp1_fixtures import pytest_plugin as amqp1
+
+        broker_service = amqp1.service('broker')
+
+        def test_mode(amqp1_service, broker_service):
+            print('MODE=%s/%s' % (amqp1_service.mode, broker_service.mode))
+    ''')
+    result = run(pytester, '-s')
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(['*MODE=qpid-dual/broker*'])
+    result = run(pytester, '-s', '--amqp1-mode', 'router')
+    result.stdout.fnmatch_lines(['*MODE=router/broker*'])
+
+
+def test_parametrized_service(pytester):
+    pytester.makepyfile('''
+        import pytest
+
+        @pytest.mark.parametrize('amqp1_service', ['qpid', 'qpid-dual'],
+                                 indirect=True)
+        def test_call(amqp1_service):
+            assert amqp1_service.mode in ('qpid', 'qpid-dual')
+            assert amqp1_service.rpc_url.startswith('amqp://')
+    ''')
+    run(pytester).assert_outcomes(passed=2)
+
+
+def test_bad_mode_is_an_error(pytester):
+    pytester.makepyfile('''
+        def test_x(amqp1_service):
+            pass
+    ''')
+    result = run(pytester, '--amqp1-mode', 'rabbit')
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(['*valid modes: qpid, qpid-dual*'])
+
+
+def test_daemons_option_and_failure_report(pytester):
+    pytester.makepyfile('''
+        def test_fails(amqp1_router):
+            assert amqp1_router.impl == 'standin'
+            assert False, 'on purpose'
+    ''')
+    if shutil.which('qdrouterd'):
+        pytest.skip('qdrouterd is installed; the stand-in is not used')
+    result = run(pytester, '--amqp1-daemons')
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        '*on purpose*',
+        '*amqp1 router-standin-log*',
+        '*listening on 127.0.0.1:*',
+        '*amqp1 router-standin-qdrouterd.conf*',
+    ])
+
+
+def test_require_real_skips(pytester):
+    if shutil.which('qdrouterd'):
+        pytest.skip('qdrouterd is installed')
+    pytester.makeini('''
+        [pytest]
+        amqp1_daemons = true
+        amqp1_require_real = yes
+    ''')
+    pytester.makepyfile('''
+        def test_x(amqp1_router):
+            pass
+    ''')
+    result = run(pytester, '-rs')
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(['*qdrouterd is not installed*'])
+
+
+@pytest.mark.skipif(not rabbitmq.find_rabbitmq_server(),
+                    reason='rabbitmq-server is not installed')
+def test_hybrid_reuses_the_session_rabbitmq(pytester):
+    pytester.makepyfile('''
+        seen = set()
+
+        def test_one(amqp1_qpid_hybrid):
+            seen.add(amqp1_qpid_hybrid.rabbitmq.node_name)
+            assert amqp1_qpid_hybrid.notify_url.startswith('rabbit://')
+
+        def test_two(amqp1_qpid_hybrid, amqp1_rabbitmq_session):
+            seen.add(amqp1_qpid_hybrid.rabbitmq.node_name)
+            assert amqp1_qpid_hybrid.rabbitmq is amqp1_rabbitmq_session
+            assert len(seen) == 1
+    ''')
+    run(pytester).assert_outcomes(passed=2)
