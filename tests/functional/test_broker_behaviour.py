@@ -334,6 +334,22 @@ class BoundedQueueTest(BrokerTestCase):
         consumer.client.sync()
         self.assert_accepted(self.send_all(address, ['after']))
 
+    @testtools.skip(
+        'qpidd 1.40 does not reject the delivery: IncomingToQueue::handle '
+        'turns the queue\'s ResourceLimitExceededException into '
+        'amqp:precondition-failed and Connection::processDeliveries '
+        'detaches the sending link with it; FakeBroker rejects the message '
+        'with amqp:resource-limit-exceeded as the issue asks')
+    def test_link_over_the_limit_is_detached_as_in_qpidd(self):
+        address = unique(NOTIFY_ANYCAST)
+        sender = self.connect().sender(address)
+        deliveries = [sender.send(i) for i in range(4)]
+        self.wait(lambda: sender.refused, 'sender detached')
+        self.assertEqual('amqp:precondition-failed', sender.refused.name)
+        self.assertIn('resource-limit-exceeded',
+                      sender.refused.description)
+        self.assertFalse(deliveries[3].settled)
+
 
 class DurabilityTest(testtools.TestCase):
     """Point 8: FakeBroker(data_dir=...) keeps queued messages."""
