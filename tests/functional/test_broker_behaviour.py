@@ -4,9 +4,12 @@ Every test talks AMQP 1.0 over real TCP to a broker on an OS-chosen port;
 waits are on client or broker events, never on sleeps.
 """
 
+import gc
+import os
 import signal
 import subprocess
 import sys
+import threading
 
 import fixtures
 from proton import Condition
@@ -418,6 +421,24 @@ class DurabilityTest(testtools.TestCase):
         self.assertEqual({self.address: 1}, broker.queues())
         receiver = self.receive_all(broker, 1)
         self.assertEqual(['held'], receiver.bodies)
+
+    def test_cleanup_closes_the_store_and_everything_else(self):
+        threads = set(threading.enumerate())
+        fds = set(os.listdir('/proc/self/fd'))
+        for crash in (False, True):
+            with FakeBroker(data_dir=self.data_dir) as broker:
+                with proton_clients.Clients() as clients:
+                    sender = clients.connect(broker.url()).sender(
+                        self.address)
+                    delivery = sender.send('kept')
+                    clients.wait(lambda: delivery.settled)
+                if crash:
+                    broker.kill()
+        gc.collect()
+        self.assertEqual(threads, set(threading.enumerate()))
+        self.assertEqual(fds, set(os.listdir('/proc/self/fd')))
+        with FakeBroker(data_dir=self.data_dir) as broker:
+            self.assertEqual({self.address: 2}, broker.queues())
 
     def test_messages_held_by_consumers_survive_a_kill(self):
         broker = self.broker()
