@@ -173,22 +173,25 @@ class TestChoose(testtools.TestCase):
         self.assertEqual([b], self.route(routing.BALANCED, a, b).choose())
 
 
-class TestSplitCredit(testtools.TestCase):
+class TestProducerGrants(testtools.TestCase):
 
-    def test_nothing_to_give(self):
+    def test_no_consumer_credit_no_producer_credit(self):
         p = FakeLink('p')
-        self.assertEqual([], routing.split_credit(0, [p], 10))
-        self.assertEqual([], routing.split_credit(-3, [p], 10))
-        self.assertEqual([], routing.split_credit(5, [], 10))
+        self.assertEqual([], routing.producer_grants(0, [p], 10))
+        self.assertEqual([], routing.producer_grants(5, [], 10))
 
-    def test_emptiest_first_up_to_the_window(self):
-        full = FakeLink('full', credit=10)
-        some = FakeLink('some', credit=5)
-        none = FakeLink('none', credit=0)
-        grants = routing.split_credit(12, [full, some, none], 10)
-        self.assertEqual([(none, 10), (some, 2)], grants)
+    def test_each_producer_up_to_the_consumers_credit(self):
+        a, b = FakeLink('a', credit=0), FakeLink('b', credit=1)
+        self.assertEqual([(a, 3), (b, 2)],
+                         routing.producer_grants(3, [a, b], 10))
 
     def test_never_beyond_the_window(self):
-        a, b = FakeLink('a', credit=8), FakeLink('b', credit=9)
-        self.assertEqual([(a, 2), (b, 1)],
-                         routing.split_credit(100, [a, b], 10))
+        a, b = FakeLink('a', credit=8), FakeLink('b', credit=10)
+        self.assertEqual([(a, 2)], routing.producer_grants(100, [a, b], 10))
+
+    def test_second_producer_not_starved_by_the_first(self):
+        # Two RPC servers replying to one client's reply address: the
+        # first holding all the credit must not leave the second without.
+        first, second = FakeLink('first', credit=200), FakeLink('second')
+        self.assertEqual([(second, 200)],
+                         routing.producer_grants(200, [first, second], 250))
