@@ -18,9 +18,9 @@ if is_service_enabled amqp1; then
         # keystone starts right after this phase and sends notifications
         echo_summary "Installing AMQP 1.0 messaging ($AMQP1_SERVICE)"
         install_amqp1
+        _amqp1_check_driver
         configure_amqp1
         start_amqp1
-        _amqp1_check_driver
 
     elif [[ "$1" == "stack" && "$2" == "post-config" ]]; then
         # Later installs may have replaced oslo.messaging; the other
