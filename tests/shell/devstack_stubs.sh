@@ -1,0 +1,451 @@
+#!/bin/bash
+#
+# tests/shell/devstack_stubs.sh
+# A sandboxed DevStack for the plugin's shell tests: stubs of the DevStack
+# functions the plugin calls, each recording its call in $SANDBOX/calls,
+# and devstack_run, which sources settings and plugin.sh for some phases
+# the way stack.sh, unstack.sh and clean.sh do.  Nothing outside the
+# sandbox (a mktemp -d directory) is touched: /etc, /var, systemd and the
+# package manager are all replaced by paths and fakes in it.
+#
+#   sandbox_create                     # once per test script
+#   localrc AMQP1_SERVICE=qpid-dual    # local.conf's [[local|localrc]]
+#   devstack_run stack pre-install install post-config extra
+#   is "$DEVSTACK_STATUS" 0 "stack.sh ran"
+#   calls "^run_process "              # the recorded calls matching a regex
+#   ini_get "$file" DEFAULT transport_url
+
+SHELL_TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$SHELL_TESTS_DIR/../.." && pwd)
+
+
+# Sandbox
+# -------
+
+# sandbox_create: a fresh sandbox, removed when the test script ends
+function sandbox_create {
+    local cmd
+    SANDBOX=$(mktemp -d "${TMPDIR:-/tmp}/amqp1-shell.XXXXXX")
+    export SANDBOX
+    tap_on_exit sandbox_destroy
+    mkdir -p "$SANDBOX/bin" "$SANDBOX/devstack/lib" "$SANDBOX/data" \
+        "$SANDBOX/logs" "$SANDBOX/pids" "$SANDBOX/site"
+    for cmd in sudo apt-cache dnf saslpasswd2; do
+        ln -s "$SHELL_TESTS_DIR/fakebin.sh" "$SANDBOX/bin/$cmd"
+    done
+    # DevStack's PYTHON for the driver check: by default a fake that
+    # answers the check's verdict line without starting python (the check
+    # runs twice per stack); bin/python is a real python blind to the
+    # machine's oslo.messaging, for the tests of the check itself (it sees
+    # fake_oslo_messaging's).  See errors.t.
+    printf '#!/bin/sh\ncat >/dev/null\necho "${STUB_DRIVER_VERDICT:-ok 14.9.3}"\n' \
+        >"$SANDBOX/bin/fake-python"
+    printf '#!/bin/sh\nexec python3 -S "$@"\n' >"$SANDBOX/bin/python"
+    chmod +x "$SANDBOX/bin/python" "$SANDBOX/bin/fake-python"
+    cp "$SHELL_TESTS_DIR/rpc_backend_stub.sh" \
+        "$SANDBOX/devstack/lib/rpc_backend"
+    fake_oslo_messaging 14.9.3 amqp
+    sandbox_reset
+}
+
+# sandbox_reset: forget the recorded calls, settings and files
+function sandbox_reset {
+    find "$SANDBOX" -mindepth 1 -maxdepth 1 ! -name bin ! -name devstack \
+        ! -name site -exec rm -rf {} +
+    mkdir -p "$SANDBOX/data" "$SANDBOX/logs" "$SANDBOX/pids"
+    : >"$SANDBOX/calls"
+    : >"$SANDBOX/ini"
+    : >"$SANDBOX/installed"
+    : >"$SANDBOX/localrc"
+}
+
+# sandbox_destroy: stop what the tests started, remove the sandbox
+function sandbox_destroy {
+    local pidfile
+    if [[ -z "${SANDBOX:-}" || ! -d "$SANDBOX" ]]; then
+        return 0
+    fi
+    for pidfile in "$SANDBOX"/pids/*; do
+        if [[ -f "$pidfile" ]]; then
+            kill -KILL "$(cat "$pidfile")" 2>/dev/null
+        fi
+    done
+    if [[ -z "${KEEP_SANDBOX:-}" ]]; then
+        rm -rf "$SANDBOX"
+    else
+        diag "sandbox kept: $SANDBOX"
+    fi
+}
+
+# fake_oslo_messaging version|none [driver...]: the oslo.messaging the
+# driver check finds on PYTHONPATH, with those drivers, and importable
+# pyngus and proton modules
+function fake_oslo_messaging {
+    local version=$1 driver
+    shift
+    rm -rf "$SANDBOX"/site/oslo_messaging-*.dist-info
+    echo "# fake" >"$SANDBOX/site/pyngus.py"
+    mkdir -p "$SANDBOX/site/proton"
+    echo "# fake" >"$SANDBOX/site/proton/__init__.py"
+    if [[ "$version" == "none" ]]; then
+        return 0
+    fi
+    mkdir -p "$SANDBOX/site/oslo_messaging-$version.dist-info"
+    printf 'Metadata-Version: 2.1\nName: oslo.messaging\nVersion: %s\n' \
+        "$version" >"$SANDBOX/site/oslo_messaging-$version.dist-info/METADATA"
+    {
+        echo "[oslo.messaging.drivers]"
+        echo "rabbit = oslo_messaging._drivers.impl_rabbit:RabbitDriver"
+        for driver in "$@"; do
+            echo "$driver = oslo_messaging._drivers.impl_$driver:Driver"
+        done
+    } >"$SANDBOX/site/oslo_messaging-$version.dist-info/entry_points.txt"
+}
+
+# localrc assignment...: add settings to the sandbox's local.conf
+function localrc {
+    local assignment
+    for assignment in "$@"; do
+        printf '%s=%q\n' "${assignment%%=*}" "${assignment#*=}" \
+            >>"$SANDBOX/localrc"
+    done
+}
+
+# devstack_env: what stack.sh and stackrc define before plugins run
+function devstack_env {
+    TOP_DIR=$SANDBOX/devstack
+    DEST=$SANDBOX/opt
+    DATA_DIR=$SANDBOX/data
+    LOGDIR=$SANDBOX/logs
+    STACK_USER=$(id -un)
+    SERVICE_HOST=127.0.0.1
+    ENABLED_SERVICES=rabbit,mysql,key
+    DISABLED_SERVICES=""
+    SSL_BUNDLE_FILE=$DATA_DIR/ca-bundle.pem
+    INT_CA_DIR=$SANDBOX/data/CA/int-ca
+    RABBIT_USERID=stackrabbit
+    RABBIT_PASSWORD=rabbitsecret
+    PYTHON=$SANDBOX/bin/fake-python
+    export PYTHONPATH=$SANDBOX/site
+    export PATH=$SANDBOX/bin:$PATH
+    AMQP1_QDROUTERD_CONF=$SANDBOX/etc/qpid-dispatch/qdrouterd.conf
+    AMQP1_QPIDD_CONF=$SANDBOX/etc/qpid/qpidd.conf
+    AMQP1_SASL_CONF_DIR=$SANDBOX/etc/sasl2
+    AMQP1_QDROUTERD_STATE_DIR=$SANDBOX/var/lib/qdrouterd
+    AMQP1_QPIDD_STATE_DIR=$SANDBOX/var/lib/qpidd
+    # the distribution's service users: a real other user when root
+    if [[ $(id -u) -eq 0 ]]; then
+        AMQP1_QDROUTERD_USER=daemon
+        AMQP1_QPIDD_USER=daemon
+    else
+        AMQP1_QDROUTERD_USER=$STACK_USER
+        AMQP1_QPIDD_USER=$STACK_USER
+    fi
+    AMQP1_START_TIMEOUT=0
+    STUB_DISTRO=debian
+    export STUB_AVAILABLE=""
+    STUB_EXEC_PREFIX=/usr/local/bin
+    STUB_RUN_PROCESS=record
+}
+
+# devstack_run script [phase...] [-- command]: in a child shell, do what
+# <script>.sh does around the plugin: stack.sh sources lib/rpc_backend
+# and runs with errexit, unstack.sh does not source lib/rpc_backend,
+# clean.sh does; then source settings, and plugin.sh once per phase, then
+# run command (its output in $SANDBOX/after).  "devstack_run stack --
+# command" sources settings only, as stack.sh's "source" phase does.  Output goes to
+# $SANDBOX/out, the exit status to DEVSTACK_STATUS.
+function devstack_run {
+    local script=$1 phases=() after=""
+    shift
+    while [[ $# -gt 0 ]]; do
+        if [[ "$1" == "--" ]]; then
+            shift
+            after="$*"
+            break
+        fi
+        phases+=("$1")
+        shift
+    done
+    if [[ "$script" != "stack" && ${#phases[@]} -eq 0 ]]; then
+        # unstack.sh and clean.sh source plugin.sh with no phase
+        phases=("")
+    fi
+    (
+        devstack_env
+        source "$SANDBOX/localrc"
+        if [[ "$script" == "stack" || "$script" == "clean" ]]; then
+            source "$TOP_DIR/lib/rpc_backend"
+        fi
+        if [[ "$script" == "stack" ]]; then
+            set -o errexit
+        fi
+        if [[ -n "${STUB_READ_PASSWORD+set}" ]]; then
+            # only stack.sh defines read_password
+            function read_password {
+                local xtrace
+                xtrace=$(set +o | grep xtrace)
+                set +o xtrace
+                _stub_record read_password "$1"
+                printf -v "$1" '%s' "$STUB_READ_PASSWORD"
+                $xtrace
+            }
+        fi
+        if [[ -n "${STUB_XTRACE:-}" ]]; then
+            # stack.sh runs with xtrace on; keep the trace apart
+            exec 9>>"$STUB_XTRACE"
+            BASH_XTRACEFD=9
+            set -o xtrace
+        fi
+        source "$REPO_DIR/devstack/settings"
+        for phase in ${phases[@]+"${phases[@]}"}; do
+            source "$REPO_DIR/devstack/plugin.sh" "$script" $phase
+        done
+        if [[ -n "$after" ]]; then
+            eval "$after" >"$SANDBOX/after"
+        fi
+    ) >"$SANDBOX/out" 2>&1
+    DEVSTACK_STATUS=$?
+    return $DEVSTACK_STATUS
+}
+
+# calls [regex]: the recorded calls, those matching regex if given
+function calls {
+    grep -E -- "${1:-.}" "$SANDBOX/calls" || true
+}
+
+# calls_count regex: how many recorded calls match
+function calls_count {
+    grep -cE -- "$1" "$SANDBOX/calls" || true
+}
+
+# ini_get file section option: the last value iniset gave it
+function ini_get {
+    awk -F '\t' -v f="$1" -v s="$2" -v o="$3" \
+        '$1 == f && $2 == s && $3 == o { v = $4 } END { print v }' \
+        "$SANDBOX/ini"
+}
+
+# file_mode path: octal mode; file_owner path: user name
+function file_mode {
+    stat -c %a "$1" 2>/dev/null
+}
+
+function file_owner {
+    stat -c %U "$1" 2>/dev/null
+}
+
+# output: what the last devstack_run printed
+function output {
+    cat "$SANDBOX/out"
+}
+
+
+# DevStack function stubs
+# -----------------------
+
+function _stub_record {
+    echo "$*" >>"$SANDBOX/calls"
+}
+
+function die {
+    local line=$1
+    shift
+    _stub_record die "$*"
+    echo "[ERROR] plugin line $line: $*" >&2
+    exit 1
+}
+
+function warn {
+    local line=$1
+    shift
+    _stub_record warn "$*"
+    echo "[WARNING] $*"
+}
+
+function err {
+    _stub_record err "$*"
+}
+
+function echo_summary {
+    echo "$*"
+}
+
+function trueorfalse {
+    local default=$1 value=${!2:-}
+    case "$value" in
+        1|[yY]es|YES|[tT]rue|TRUE) echo True ;;
+        0|[nN]o|NO|[fF]alse|FALSE) echo False ;;
+        *) echo "$default" ;;
+    esac
+}
+
+function is_service_enabled {
+    local service
+    for service in "$@"; do
+        if [[ ",$ENABLED_SERVICES," == *",$service,"* ]]; then
+            return 0
+        fi
+    done
+    return 1
+}
+
+function enable_service {
+    local service
+    _stub_record enable_service "$@"
+    for service in "$@"; do
+        if ! is_service_enabled "$service"; then
+            ENABLED_SERVICES+=",$service"
+        fi
+    done
+}
+
+function disable_service {
+    local service
+    _stub_record disable_service "$@"
+    for service in "$@"; do
+        ENABLED_SERVICES=",$ENABLED_SERVICES,"
+        ENABLED_SERVICES=${ENABLED_SERVICES//,$service,/,}
+        ENABLED_SERVICES=${ENABLED_SERVICES#,}
+        ENABLED_SERVICES=${ENABLED_SERVICES%,}
+        DISABLED_SERVICES+=",$service"
+    done
+}
+
+function is_ubuntu {
+    [[ "$STUB_DISTRO" == "debian" || "$STUB_DISTRO" == "ubuntu" ]]
+}
+
+function is_fedora {
+    [[ "$STUB_DISTRO" == "fedora" ]]
+}
+
+function exit_distro_not_supported {
+    die 0 "distribution not supported: $*"
+}
+
+function update_package_repo {
+    _stub_record update_package_repo
+}
+
+function install_package {
+    local package
+    _stub_record install_package "$@"
+    for package in "$@"; do
+        echo "$package" >>"$SANDBOX/installed"
+    done
+}
+
+function uninstall_package {
+    local package
+    _stub_record uninstall_package "$@"
+    for package in "$@"; do
+        sed -i "/^$package\$/d" "$SANDBOX/installed"
+    done
+}
+
+function is_package_installed {
+    grep -qx -- "$1" "$SANDBOX/installed"
+}
+
+function pip_install {
+    _stub_record pip_install "$@"
+}
+
+function get_python_exec_prefix {
+    echo "$STUB_EXEC_PREFIX"
+}
+
+# iniset [-sudo] file section option value: like DevStack's, silent
+# under xtrace; the value goes to $SANDBOX/ini (see ini_get)
+function iniset {
+    local xtrace sudo=""
+    xtrace=$(set +o | grep xtrace)
+    set +o xtrace
+    if [[ "$1" == "-sudo" ]]; then
+        sudo="-sudo "
+        shift
+    fi
+    _stub_record "iniset $sudo$1 [$2] $3"
+    printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$SANDBOX/ini"
+    $xtrace
+}
+
+function restart_service {
+    _stub_record restart_service "$@"
+}
+
+function stop_service {
+    _stub_record stop_service "$@"
+}
+
+# run_process name command [group] [user]: recorded; with
+# STUB_RUN_PROCESS=background the command also starts, split on blanks as
+# systemd's ExecStart splits it, in place of a devstack@name unit; its
+# stdout and stderr (the journal) go to $SANDBOX/journal/name
+function run_process {
+    local name=$1 command=$2
+    if ! is_service_enabled "$name"; then
+        _stub_record "run_process $name (not enabled)"
+        return 0
+    fi
+    if [[ "$command" != /* || "$command" =~ sudo ]]; then
+        die 0 "run_process: '$command' would not run under systemd"
+    fi
+    _stub_record run_process "$@"
+    if [[ "$STUB_RUN_PROCESS" == "background" ]]; then
+        mkdir -p "$SANDBOX/journal"
+        $command </dev/null >>"$SANDBOX/journal/$name" 2>&1 &
+        echo $! >"$SANDBOX/pids/$name"
+    fi
+}
+
+# stop_process name: recorded; stops what run_process started
+function stop_process {
+    local name=$1 pid i
+    if ! is_service_enabled "$name"; then
+        _stub_record "stop_process $name (not enabled)"
+        return 0
+    fi
+    _stub_record stop_process "$name"
+    if [[ -f "$SANDBOX/pids/$name" ]]; then
+        pid=$(cat "$SANDBOX/pids/$name")
+        kill -TERM "$pid" 2>/dev/null
+        for (( i = 0; i < 100; i++ )); do
+            if ! kill -0 "$pid" 2>/dev/null; then
+                break
+            fi
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null
+        rm -f "$SANDBOX/pids/$name"
+    fi
+}
+
+# init_CA: DevStack's CA; here a bundle with a marker
+function init_CA {
+    _stub_record init_CA
+    mkdir -p "$INT_CA_DIR/private"
+    echo "devstack CA" >>"$SSL_BUNDLE_FILE"
+}
+
+# make_cert ca_dir name common_name [alt_names]: fake PEM files, or real
+# ones signed by $STUB_CA_DIR's ca.crt/ca.key when that is set
+function make_cert {
+    local ca_dir=$1 name=$2 cn=$3 alt=${4:-}
+    _stub_record make_cert "$@"
+    mkdir -p "$ca_dir/private"
+    if [[ -z "${STUB_CA_DIR:-}" ]]; then
+        echo "certificate for $cn" >"$ca_dir/$name.crt"
+        echo "key for $cn" >"$ca_dir/private/$name.key"
+        return 0
+    fi
+    alt="DNS:$cn${alt:+,$alt}"
+    openssl req -new -newkey rsa:2048 -nodes -subj "/CN=$cn" \
+        -keyout "$ca_dir/private/$name.key" -out "$ca_dir/$name.csr" \
+        2>/dev/null
+    openssl x509 -req -in "$ca_dir/$name.csr" -CA "$STUB_CA_DIR/ca.crt" \
+        -CAkey "$STUB_CA_DIR/ca.key" -CAcreateserial -days 2 \
+        -extfile <(echo "subjectAltName=$alt") \
+        -out "$ca_dir/$name.crt" 2>/dev/null
+}

@@ -1,0 +1,116 @@
+"""An OpenStack service's view of the DevStack plugin's messaging setup.
+
+Used by ``tests/shell/e2e_standin.t``: reads a service config file written
+from what the plugin's ``iniset_rpc_backend`` set (``[DEFAULT]
+transport_url``, ``[oslo_messaging_notifications] transport_url``,
+``[oslo_messaging_amqp]`` TLS options), then makes one RPC call through an
+RPC server and sends one notification to a listener, the way nova does.
+Prints one line per check; exits 0 when both worked::
+
+    python e2e_client.py --config-file nova.conf [--timeout SECONDS]
+"""
+
+import argparse
+import sys
+import threading
+import uuid
+
+from oslo_config import cfg
+import oslo_messaging
+
+
+class EchoEndpoint(object):
+    """RPC endpoint returning what it is given."""
+
+    def echo(self, ctxt, value):
+        """Return ``value``."""
+        return value
+
+
+class NotificationEndpoint(object):
+    """Notification endpoint recording the payloads of ``info`` events."""
+
+    def __init__(self):
+        self.payloads = []
+        self.received = threading.Event()
+
+    def info(self, ctxt, publisher_id, event_type, payload, metadata):
+        """Record ``payload``."""
+        self.payloads.append(payload)
+        self.received.set()
+
+
+def check_rpc(conf, topic, timeout):
+    """Serve ``echo`` on ``topic`` and call it; return the reply."""
+    transport = oslo_messaging.get_rpc_transport(conf)
+    target = oslo_messaging.Target(topic=topic, server='e2e-server')
+    server = oslo_messaging.get_rpc_server(
+        transport, target, [EchoEndpoint()], executor='threading')
+    server.start()
+    try:
+        client = oslo_messaging.get_rpc_client(
+            transport, oslo_messaging.Target(topic=topic), timeout=timeout)
+        return client.call({}, 'echo', value='ping')
+    finally:
+        server.stop()
+        server.wait()
+        transport.cleanup()
+
+
+def check_notification(conf, topic, timeout):
+    """Send an ``info`` notification on ``topic``; return the payloads."""
+    transport = oslo_messaging.get_notification_transport(conf)
+    endpoint = NotificationEndpoint()
+    listener = oslo_messaging.get_notification_listener(
+        transport, [oslo_messaging.Target(topic=topic)], [endpoint],
+        executor='threading')
+    listener.start()
+    try:
+        notifier = oslo_messaging.Notifier(
+            transport, publisher_id='e2e', driver='messagingv2',
+            topics=[topic])
+        notifier.info({}, 'e2e.event', {'value': 'pong'})
+        endpoint.received.wait(timeout)
+        return endpoint.payloads
+    finally:
+        listener.stop()
+        listener.wait()
+        transport.cleanup()
+
+
+def main(argv=None):
+    """Run both checks; return the exit status."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--config-file', required=True)
+    parser.add_argument('--timeout', type=float, default=30)
+    args = parser.parse_args(argv)
+
+    # the global CONF, as services use: oslo.messaging registers some of
+    # its options (oslo_messaging_metrics) there only
+    conf = cfg.CONF
+    conf(['--config-file', args.config_file], project='e2e')
+    # a one-shot client: do not keep the process alive for the metrics
+    # sender thread's default 10 s linger
+    conf.set_override('metrics_thread_stop_timeout', 0,
+                      group='oslo_messaging_metrics')
+    topic = 'e2e-%s' % uuid.uuid4().hex[:8]
+    status = 0
+
+    reply = check_rpc(conf, topic, args.timeout)
+    if reply == 'ping':
+        print('rpc: call answered')
+    else:
+        print('rpc: unexpected reply %r' % (reply,))
+        status = 1
+
+    payloads = check_notification(conf, topic, args.timeout)
+    if payloads == [{'value': 'pong'}]:
+        print('notification: received')
+    else:
+        print('notification: received %r' % (payloads,))
+        status = 1
+    return status
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,104 @@
+#!/bin/bash
+#
+# tests/shell/fakebin.sh
+# Commands the plugin runs through PATH, faked for the shell tests: the
+# sandbox links sudo, apt-cache, dnf and saslpasswd2 to this script, which
+# records each call in $SANDBOX/calls and acts on the sandbox only.
+
+name=${0##*/}
+
+function _record {
+    echo "$name $*" >>"$SANDBOX/calls"
+}
+
+# _listed word list: is word in the space separated list?
+function _listed {
+    [[ " $2 " == *" $1 "* ]]
+}
+
+case "$name" in
+    sudo)
+        # the tests run as root or as a plain user: drop sudo's options
+        # and, for a plain user, the owners only root could give
+        while [[ "$1" == -* ]]; do
+            case "$1" in
+                -u|-g)
+                    shift 2
+                    ;;
+                --)
+                    shift
+                    break
+                    ;;
+                *)
+                    shift
+                    ;;
+            esac
+        done
+        _record "$@"
+        if [[ $(id -u) -ne 0 ]]; then
+            case "$1" in
+                chown)
+                    exit 0
+                    ;;
+                install)
+                    args=()
+                    while [[ $# -gt 0 ]]; do
+                        if [[ "$1" == "-o" || "$1" == "-g" ]]; then
+                            shift 2
+                        else
+                            args+=("$1")
+                            shift
+                        fi
+                    done
+                    set -- "${args[@]}"
+                    ;;
+            esac
+        fi
+        exec "$@"
+        ;;
+    apt-cache)
+        _record "$@"
+        if [[ "$1" == "policy" ]]; then
+            shift
+            for package in "$@"; do
+                if _listed "$package" "${STUB_AVAILABLE:-}"; then
+                    echo "$package:"
+                    echo "  Installed: (none)"
+                    echo "  Candidate: 1.0-1"
+                fi
+            done
+        fi
+        ;;
+    dnf)
+        _record "$@"
+        for package in "$@"; do
+            if _listed "$package" "${STUB_AVAILABLE:-}"; then
+                exit 0
+            fi
+        done
+        exit 1
+        ;;
+    saslpasswd2)
+        _record "$@"
+        # the password must come on stdin; keep it for the tests to check
+        cat >"$SANDBOX/saslpasswd2.stdin"
+        file=""
+        while [[ $# -gt 1 ]]; do
+            if [[ "$1" == "-f" ]]; then
+                file=$2
+            fi
+            shift
+        done
+        if [[ -z "$file" ]]; then
+            echo "saslpasswd2: no -f" >&2
+            exit 1
+        fi
+        # what the real one creates: a database for the user, not the
+        # password in clear, with the umask's mode
+        echo "sasldb for $1" >"$file"
+        ;;
+    *)
+        echo "fakebin.sh: no fake for '$name'" >&2
+        exit 127
+        ;;
+esac

@@ -1,0 +1,188 @@
+#!/bin/bash
+#
+# Every AMQP1_SERVICE mode through stack, unstack and clean on a
+# distribution without qdrouterd/qpidd packages (Debian 12, current
+# Ubuntu): the stand-ins from the plugin's checkout, as DevStack services.
+
+source "$(dirname "$0")/tap.sh"
+source "$(dirname "$0")/devstack_stubs.sh"
+
+plan no_plan
+sandbox_create
+
+PASSWORD='p@ss:w/rd %é'
+ME=$(id -un)
+
+# -- each mode ------------------------------------------------------------------
+
+for mode in qpid qpid-dual qpid-hybrid external; do
+    sandbox_reset
+    localrc "AMQP1_SERVICE=$mode" AMQP1_USERNAME=alice \
+        "AMQP1_PASSWORD=$PASSWORD"
+    note "AMQP1_SERVICE=$mode"
+
+    devstack_run stack pre-install install post-config extra
+    is "$DEVSTACK_STATUS" 0 "$mode: stack.sh's plugin phases succeed"
+    [[ $DEVSTACK_STATUS -eq 0 ]] || diag "$(output)"
+
+    ROUTER_CONF=$SANDBOX/etc/qpid-dispatch/qdrouterd.conf
+    BROKER_CONF=$SANDBOX/etc/qpid/qpidd.conf
+    DATA=$SANDBOX/data/amqp1
+
+    is "$(calls '^(install_package|uninstall_package)')" "" \
+        "$mode: no distribution package installed"
+    is "$(calls '^pip_install' | head -n 1)" \
+        "pip_install pyngus python-qpid-proton" \
+        "$mode: the client libraries come from pip_install"
+    is "$(calls 'pip_install_gr|add-apt-repository|ppa:')" "" \
+        "$mode: no pip_install_gr, no PPA"
+
+    case $mode in
+        qpid) daemons="broker" ;;
+        qpid-dual) daemons="router broker" ;;
+        qpid-hybrid) daemons="router" ;;
+        external) daemons="" ;;
+    esac
+
+    if [[ -n "$daemons" ]]; then
+        is "$(calls "^pip_install $REPO_DIR\$")" "pip_install $REPO_DIR" \
+            "$mode: the stand-ins are installed from the plugin's checkout"
+    else
+        is "$(calls '^pip_install' | wc -l)" 1 \
+            "external: nothing but the client libraries installed"
+        is "$(calls '^run_process')" "" "external: no daemon started"
+        ok "$([[ ! -e $ROUTER_CONF && ! -e $BROKER_CONF ]]; echo $?)" \
+            "external: no daemon configuration written"
+    fi
+
+    if [[ " $daemons " == *" router "* ]]; then
+        conf=$(cat "$ROUTER_CONF")
+        like "$conf" $'listener \\{\n    host: 127.0.0.1\n    port: 45672\n    role: normal\n    authenticatePeer: yes\n    saslMechanisms: PLAIN\n\\}' \
+            "$mode: the router listens on AMQP1_HOST:45672 with SASL PLAIN"
+        unlike "$conf" "0\.0\.0\.0|authenticatePeer: no" \
+            "$mode: never on 0.0.0.0, never open"
+        is "$(grep -c '^address {' <<<"$conf")" 9 \
+            "$mode: the nine oslo.messaging address prefixes"
+        like "$conf" "prefix: openstack.org/om/rpc/anycast
+    distribution: balanced" "$mode: anycast RPC is balanced"
+        like "$conf" "saslConfigPath: $SANDBOX/etc/sasl2
+    saslConfigName: qdrouterd" "$mode: the router reads the SASL config"
+        like "$conf" "outputFile: $SANDBOX/logs/qdrouterd.log" \
+            "$mode: the router logs to LOGDIR"
+        is "$(file_mode "$ROUTER_CONF")" 644 "$mode: qdrouterd.conf is 0644"
+        like "$(cat "$SANDBOX/etc/sasl2/qdrouterd.conf")" \
+            "sasldb_path: $DATA/qdrouterd/qdrouterd.credentials
+mech_list: PLAIN" "$mode: the router's SASL config names its credentials"
+        is "$(cat "$DATA/qdrouterd/qdrouterd.credentials")" \
+            "alice:$PASSWORD" "$mode: router credentials as username:password"
+        is "$(file_mode "$DATA/qdrouterd/qdrouterd.credentials")|$(file_owner "$DATA/qdrouterd/qdrouterd.credentials")" \
+            "600|$ME" "$mode: router credentials 0600, owned by STACK_USER"
+        is "$(file_mode "$DATA/qdrouterd")" 700 \
+            "$mode: the router's state directory is private"
+        is "$(calls '^run_process amqp1-router')" \
+            "run_process amqp1-router /usr/local/bin/amqp1-fixtures serve router -c $ROUTER_CONF" \
+            "$mode: the router stand-in runs as a DevStack service on that file"
+    else
+        ok "$([[ ! -e $ROUTER_CONF ]]; echo $?)" "$mode: no qdrouterd.conf"
+    fi
+
+    if [[ " $daemons " == *" broker "* ]]; then
+        conf=$(cat "$BROKER_CONF")
+        like "$conf" $'port=5672\ninterface=127.0.0.1\nauth=yes\n' \
+            "$mode: qpidd listens on AMQP1_HOST:5672 with authentication"
+        like "$conf" $'queue-patterns=exclusive\nqueue-patterns=unicast\ntopic-patterns=broadcast' \
+            "$mode: qpidd has oslo.messaging's queue and topic patterns"
+        like "$conf" "sasl-config=$SANDBOX/etc/sasl2" \
+            "$mode: qpidd reads the SASL config"
+        like "$conf" "log-to-file=$SANDBOX/logs/qpidd.log" \
+            "$mode: qpidd logs to LOGDIR"
+        like "$conf" "data-dir=$DATA/qpidd" "$mode: qpidd stores under DATA_DIR"
+        is "$(grep -vcE '^(#|port|interface|auth|sasl-config|queue-patterns|topic-patterns|data-dir|log-enable|log-to-file)(=|$| )' "$BROKER_CONF")" 0 \
+            "$mode: qpidd.conf holds only options the stand-in knows"
+        is "$(cat "$DATA/qpidd/qpidd.credentials")" "alice:$PASSWORD" \
+            "$mode: broker credentials as username:password"
+        is "$(file_mode "$DATA/qpidd/qpidd.credentials")" 600 \
+            "$mode: broker credentials 0600"
+        is "$(calls '^run_process amqp1-broker')" \
+            "run_process amqp1-broker /usr/local/bin/amqp1-fixtures serve broker --config $BROKER_CONF" \
+            "$mode: the broker stand-in runs as a DevStack service on that file"
+    else
+        ok "$([[ ! -e $BROKER_CONF ]]; echo $?)" "$mode: no qpidd.conf"
+    fi
+
+    is "$(find "$SANDBOX/etc" "$SANDBOX/data" "$SANDBOX/logs" -perm -o+r \
+            -type f \( -name '*.credentials' -o -name '*.sasldb' -o -name '*.key' \) 2>/dev/null)" "" \
+        "$mode: no secret is readable by others"
+    is "$(calls 'o\+r|a\+rw|chmod 0?6?66|chmod 0?7?77')" "" \
+        "$mode: no chmod o+r / a+rw"
+    is "$(calls '^restart_service')" "" "$mode: no system service restarted"
+    like "$(output)" "oslo.messaging 14.9.3 provides the amqp driver" \
+        "$mode: the driver check passed"
+
+    # unstack.sh
+    devstack_run unstack
+    is "$DEVSTACK_STATUS" 0 "$mode: unstack succeeds"
+    expected=""
+    for daemon in $daemons; do
+        expected+="stop_process amqp1-$daemon"$'\n'
+    done
+    is "$(calls '^stop_process')" "${expected%$'\n'}" \
+        "$mode: unstack stops exactly the stand-ins it started"
+    ok "$([[ -f $ROUTER_CONF || -f $BROKER_CONF || -z $daemons ]]; echo $?)" \
+        "$mode: unstack keeps the configuration"
+
+    # clean.sh (it runs unstack.sh first)
+    devstack_run unstack
+    devstack_run clean
+    is "$DEVSTACK_STATUS" 0 "$mode: clean succeeds"
+    is "$(calls '^uninstall_package')" "" \
+        "$mode: clean uninstalls nothing it did not install"
+    is "$(find "$SANDBOX/etc" "$SANDBOX/var" "$DATA" -type f 2>/dev/null)" "" \
+        "$mode: clean removes configs, SASL configs, credentials and data"
+    is "$(ls "$SANDBOX/logs")" "" "$mode: clean removes the logs"
+done
+
+# -- details ----------------------------------------------------------------------
+
+sandbox_reset
+localrc AMQP1_SERVICE=qpid-dual
+devstack_run stack pre-install install
+is "$DEVSTACK_STATUS" 0 "qpid-dual without a username stacks"
+like "$(cat "$SANDBOX/etc/qpid-dispatch/qdrouterd.conf")" \
+    $'host: 127.0.0.1\n    port: 45672\n    role: normal\n    authenticatePeer: no\n}' \
+    "without AMQP1_USERNAME the router does not authenticate, on AMQP1_HOST only"
+unlike "$(cat "$SANDBOX/etc/qpid-dispatch/qdrouterd.conf")" "saslConfig" \
+    "and has no SASL configuration"
+like "$(cat "$SANDBOX/etc/qpid/qpidd.conf")" "auth=no" "qpidd neither"
+is "$(find "$SANDBOX" -name '*.credentials' -o -name 'sasl2')" "" \
+    "no credentials or SASL files are written"
+like "$(calls '^warn')" "accepts unauthenticated connections" \
+    "a warning says the listeners are open"
+
+sandbox_reset
+localrc AMQP1_SERVICE=qpid-hybrid AMQP1_HOST=2001:db8::5 AMQP1_DAEMONS=standin
+devstack_run stack pre-install install
+like "$(cat "$SANDBOX/etc/qpid-dispatch/qdrouterd.conf")" \
+    "host: 2001:db8::5" "an IPv6 AMQP1_HOST is written unbracketed"
+is "$(calls '^(update_package_repo|apt-cache)')" "" \
+    "AMQP1_DAEMONS=standin does not look for packages"
+
+sandbox_reset
+localrc AMQP1_SERVICE=qpid-dual AMQP1_USERNAME=alice AMQP1_PASSWORD=one
+devstack_run stack pre-install install
+sandbox_keep=$SANDBOX/data/amqp1/qpidd/qpidd.credentials
+localrc AMQP1_PASSWORD=two
+devstack_run stack pre-install install
+is "$(cat "$sandbox_keep")" "alice:two" \
+    "stacking again replaces the credentials"
+is "$(grep -c '^router=' "$SANDBOX/data/amqp1/devstack.state")" 1 \
+    "and records the daemons once"
+
+sandbox_reset
+localrc AMQP1_SERVICE=qpid STUB_EXEC_PREFIX=/opt/stack/data/venv/bin
+devstack_run stack pre-install install
+like "$(calls '^run_process')" \
+    "^run_process amqp1-broker /opt/stack/data/venv/bin/amqp1-fixtures serve broker" \
+    "the stand-in runs from DevStack's python prefix (GLOBAL_VENV)"
+
+done_testing
