@@ -182,6 +182,22 @@ function ini_render {
         }' "$SANDBOX/ini"
 }
 
+# plain_amqp_reply port: what a listener answers an AMQP 1.0 SASL header
+# sent without TLS
+function plain_amqp_reply {
+    "$PY" - "$1" <<'EOF'
+import socket
+import sys
+with socket.create_connection(('127.0.0.1', int(sys.argv[1])), 5) as s:
+    s.settimeout(3)
+    s.sendall(b'AMQP\x03\x01\x00\x00')
+    try:
+        print(repr(s.recv(8)))
+    except OSError as exc:
+        print(exc)
+EOF
+}
+
 # leftovers: what is left of the plugin's files in the sandbox
 function leftovers {
     find "$SANDBOX/etc" "$SANDBOX/var" "$SANDBOX/logs" "$SANDBOX/data/amqp1" \
@@ -257,6 +273,8 @@ transport_url = rabbit://guest:guest@127.0.0.1:$RABBIT_PORT/nova_cell1" \
                 -CAfile "$SANDBOX/data/ca-bundle.pem" </dev/null 2>&1)" \
             "Verify return code: 0 \(ok\)" \
             "$name: the router presents a certificate from DevStack's CA"
+        unlike "$(plain_amqp_reply "$router_port")" "^b'AMQP" \
+            "$name: a plain AMQP connection gets no AMQP answer"
         like "$(cat "$conf")" "\[oslo_messaging_amqp\]
 ssl = True
 ssl_ca_file = $SANDBOX/data/ca-bundle.pem" \

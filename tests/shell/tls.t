@@ -32,8 +32,8 @@ like "$conf" "sslProfile \{
     certFile: $TLS/router.crt
     privateKeyFile: $TLS/router.key
 \}" "qdrouterd.conf has an sslProfile with the certificate and key"
-like "$conf" $'authenticatePeer: yes\n    saslMechanisms: PLAIN\n    sslProfile: amqp1-tls\n}' \
-    "the listener uses it, with SASL PLAIN inside TLS"
+like "$conf" $'authenticatePeer: yes\n    saslMechanisms: PLAIN\n    sslProfile: amqp1-tls\n    requireSsl: yes\n}' \
+    "the listener uses it and refuses plain connections; SASL PLAIN runs inside TLS"
 is "$(cat "$TLS/router.crt")" "certificate for 127.0.0.1" "the certificate is copied"
 is "$(cat "$TLS/router.key")" "key for 127.0.0.1" "the key is copied"
 is "$(file_mode "$TLS/router.key")|$(file_owner "$TLS/router.key")" "600|$ME" \
