@@ -131,6 +131,21 @@ class CreditTest(RouterTestCase):
         second.flow(1)
         self.wait(lambda: sender.credit == 1, 'credit follows the consumer')
 
+    def test_every_producer_gets_credit(self):
+        # E.g. two RPC servers replying to one client's reply address:
+        # neither may starve while the other holds the credit.
+        address = unique(ANYCAST)
+        consumer = self.connect().receiver(address, credit=5)
+        first = self.connect().sender(address)
+        second = self.connect().sender(address)
+        self.wait(lambda: first.credit > 0 and second.credit > 0,
+                  'credit for both producers')
+        first.send('from first')
+        second.send('from second')
+        self.wait(lambda: len(consumer.received) == 2, 'both messages')
+        self.assertEqual(['from first', 'from second'],
+                         sorted(consumer.bodies))
+
 
 class DispositionTest(RouterTestCase):
     """Point 2: outcomes travel end to end."""
