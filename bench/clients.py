@@ -501,45 +501,35 @@ class Connections:
                 'route_seconds': t2 - t1, 'errors': self.loop.errors[:5]}
 
 
-class ReactorReceiver(MessagingHandler):
-    """:class:`Receiver` written the usual way, on ``proton.reactor``.
+class _ReactorClient(MessagingHandler):
+    """What the two ``proton.reactor`` clients share: one connection and
+    link, a deadline, and the figures they report."""
 
-    ``MessagingHandler`` with a prefetch window and auto-accept: how most
-    Python AMQP 1.0 clients are written, so its figures compare with
-    those measured with such clients elsewhere.
-    """
-
-    def __init__(self, host, port, address, count, credit=DEFAULT_CREDIT):
-        super().__init__(prefetch=credit, auto_accept=True)
+    def __init__(self, host, port, address, count, **handler_options):
+        super().__init__(**handler_options)
         self.url = 'amqp://%s:%d' % (host, port)
         self.address = address
         self.count = count
         self.timeout = 120.0
-        self.received = 0
         self.t_attached = self.t_first = self.t_last = None
         self.errors = []
         self.timer = None
 
     def on_start(self, event):
         connection = event.container.connect(self.url, reconnect=False)
-        event.container.create_receiver(connection, self.address)
+        self._create_link(event.container, connection)
         self.timer = event.container.schedule(self.timeout, self)
 
     def on_link_opened(self, event):
         self.t_attached = time.monotonic()
         _say('ready')
 
-    def on_message(self, event):
-        self.received += 1
-        self.t_last = time.monotonic()
-        if self.t_first is None:
-            self.t_first = self.t_last
-        if self.received == self.count:
-            # Closing (rather than stopping the container) sends the
-            # last dispositions first.
-            self.timer.cancel()
-            event.link.close()
-            event.connection.close()
+    def _finish(self, event):
+        # Closing (rather than stopping the container) sends the last
+        # dispositions first.
+        self.timer.cancel()
+        event.link.close()
+        event.connection.close()
 
     def on_timer_task(self, event):
         self.errors.append('timed out')
@@ -550,41 +540,57 @@ class ReactorReceiver(MessagingHandler):
         event.container.stop()
 
     def run(self, timeout):
-        """Receive until all arrived; return the figures as a dict."""
+        """Run until done or ``timeout``; return the figures as a dict."""
         self.timeout = timeout
         Container(self).run()
+        figures = {'t_attached': self.t_attached, 't_first': self.t_first,
+                   't_last': self.t_last, 'errors': self.errors[:5]}
+        figures.update(self._figures())
+        return figures
+
+
+class ReactorReceiver(_ReactorClient):
+    """:class:`Receiver` written the usual way, on ``proton.reactor``.
+
+    ``MessagingHandler`` with a prefetch window and auto-accept: how most
+    Python AMQP 1.0 clients are written, so its figures compare with
+    those measured with such clients elsewhere.
+    """
+
+    def __init__(self, host, port, address, count, credit=DEFAULT_CREDIT):
+        super().__init__(host, port, address, count, prefetch=credit,
+                         auto_accept=True)
+        self.received = 0
+
+    def _create_link(self, container, connection):
+        container.create_receiver(connection, self.address)
+
+    def on_message(self, event):
+        self.received += 1
+        self.t_last = time.monotonic()
+        if self.t_first is None:
+            self.t_first = self.t_last
+        if self.received == self.count:
+            self._finish(event)
+
+    def _figures(self):
         return {'role': 'receive', 'complete': self.received >= self.count,
-                'received': self.received, 't_attached': self.t_attached,
-                't_first': self.t_first, 't_last': self.t_last,
-                'errors': self.errors[:5]}
+                'received': self.received}
 
 
-class ReactorSender(MessagingHandler):
+class ReactorSender(_ReactorClient):
     """:class:`Sender` written the usual way, on ``proton.reactor``."""
 
     def __init__(self, host, port, address, count, size=DEFAULT_SIZE):
-        super().__init__()
-        self.url = 'amqp://%s:%d' % (host, port)
-        self.address = address
-        self.count = count
-        self.timeout = 120.0
+        super().__init__(host, port, address, count)
         self.message = Message(address=address, body=b'x' * size)
         self.sent = 0
         self.settled = 0
         self.outcomes = dict.fromkeys(_OUTCOMES.values(), 0)
         self.outcomes['none'] = 0
-        self.t_attached = self.t_first = self.t_last = None
-        self.errors = []
-        self.timer = None
 
-    def on_start(self, event):
-        connection = event.container.connect(self.url, reconnect=False)
-        event.container.create_sender(connection, self.address)
-        self.timer = event.container.schedule(self.timeout, self)
-
-    def on_link_opened(self, event):
-        self.t_attached = time.monotonic()
-        _say('ready')
+    def _create_link(self, container, connection):
+        container.create_sender(connection, self.address)
 
     def on_sendable(self, event):
         sender = event.sender
@@ -599,9 +605,7 @@ class ReactorSender(MessagingHandler):
         self.settled += 1
         self.t_last = time.monotonic()
         if self.settled == self.count:
-            self.timer.cancel()
-            event.link.close()
-            event.connection.close()
+            self._finish(event)
 
     def on_accepted(self, event):
         self._outcome(event, 'accepted')
@@ -613,23 +617,10 @@ class ReactorSender(MessagingHandler):
         # proton reports modified as released too
         self._outcome(event, 'released')
 
-    def on_timer_task(self, event):
-        self.errors.append('timed out')
-        event.container.stop()
-
-    def on_transport_error(self, event):
-        self.errors.append(str(event.transport.condition))
-        event.container.stop()
-
-    def run(self, timeout):
-        """Send until all are settled; return the figures as a dict."""
-        self.timeout = timeout
-        Container(self).run()
+    def _figures(self):
         return {'role': 'send', 'complete': self.settled >= self.count,
                 'sent': self.sent, 'settled': self.settled,
-                'outcomes': self.outcomes, 't_attached': self.t_attached,
-                't_first': self.t_first, 't_last': self.t_last,
-                'errors': self.errors[:5]}
+                'outcomes': self.outcomes}
 
 
 def _say(line):
