@@ -86,6 +86,11 @@ def wait_ignoring(pid, sig, timeout=10):
         time.sleep(0.01)
 
 
+def kill(pid, created):
+    if alive(pid, created):
+        os.kill(pid, signal.SIGKILL)
+
+
 def created(pid):
     return pid, psutil.Process(pid).create_time()
 
@@ -99,7 +104,11 @@ class TestWatchdog(testtools.TestCase):
             stdout=subprocess.PIPE, text=True, start_new_session=True)
         self.addCleanup(proc.wait)
         self.addCleanup(self._kill, proc)
-        return proc, json.loads(proc.stdout.readline()), work
+        info = json.loads(proc.stdout.readline())
+        for pid in info['marked']:
+            # A failed test leaks nothing.
+            self.addCleanup(kill, *created(pid))
+        return proc, info, work
 
     def _kill(self, proc):
         if proc.poll() is None:

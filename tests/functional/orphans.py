@@ -1,0 +1,293 @@
+"""Helpers of the orphan tests: start a process that starts daemons, wait
+until they are up, SIGKILL it, and check that nothing it started outlives
+it."""
+
+import json
+import os
+import queue
+import subprocess
+import threading
+import time
+
+import psutil
+
+from amqp1_fixtures import ports
+from amqp1_fixtures import watchdog
+
+#: prefix of the readiness line of the child scripts
+READY = 'AMQP1-ORPHANS-READY '
+
+#: the bound of the issue: everything is gone this many seconds after
+#: the owner's death
+GONE_WITHIN = 10.0
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+def realqpid():
+    """The realqpid bundle's directory: ``../shared/realqpid`` beside the
+    checkout (as CI lays it out) or ``/work/shared/realqpid``; ``None``."""
+    for path in (os.path.join(REPO, os.pardir, 'shared', 'realqpid'),
+                 '/work/shared/realqpid'):
+        if os.access(os.path.join(path, 'bin', 'qdrouterd'), os.X_OK):
+            return os.path.abspath(path)
+    return None
+
+
+def daemons_of(fixture):
+    """``[{name, pid, ports}]`` of the daemon fixtures under ``fixture``
+    (a daemon, an Amqp1Service, or a RabbitMQDaemon with its epmd)."""
+    found = []
+    for name in ('router', 'broker', 'rabbitmq'):
+        backend = getattr(fixture, name, None)
+        if backend is not None and backend is not fixture:
+            found += daemons_of(backend)
+    if getattr(fixture, 'pid', None):
+        port_list = [fixture.port]
+        if getattr(fixture, 'dist_port', None):
+            port_list.append(fixture.dist_port)
+        found.append({'name': fixture.name, 'pid': fixture.pid,
+                      'ports': port_list})
+    epmd = getattr(fixture, 'epmd', None)
+    if epmd is not None:
+        found += daemons_of(epmd)
+    return found
+
+
+def ready_line(*fixtures_):
+    """The readiness line a child prints once its fixtures are set up."""
+    found = []
+    for fixture in fixtures_:
+        found += daemons_of(fixture)
+    return READY + json.dumps(found)
+
+
+# A child that sets up one fixture, says which daemons run, and waits to
+# be killed.  argv[1]: JSON [kind, options].
+FIXTURE_CHILD = '''
+import json, signal, sys
+from tests.functional import orphans
+kind, options = json.loads(sys.argv[1])
+if kind == 'service':
+    from amqp1_fixtures.service import Amqp1Service as cls
+elif kind == 'rabbitmq':
+    from amqp1_fixtures.rabbitmq import RabbitMQDaemon as cls
+elif kind == 'router':
+    from amqp1_fixtures.daemons import RouterDaemon as cls
+else:
+    from amqp1_fixtures.daemons import BrokerDaemon as cls
+fixture = cls(**options)
+fixture.setUp()
+print(orphans.ready_line(fixture), flush=True)
+signal.pause()
+'''
+
+
+def child_env(extra=None):
+    """The environment of a child: this checkout importable, no pytest or
+    xdist variables of the outer run."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(('PYTEST_', 'PYTHONPATH'))}
+    path = os.environ.get('PYTHONPATH')
+    env['PYTHONPATH'] = REPO + (os.pathsep + path if path else '')
+    env.update(extra or {})
+    return env
+
+
+class Lines:
+    """The lines of a child's pipe, read on a thread."""
+
+    def __init__(self, stream):
+        self._queue = queue.Queue()
+        self.seen = []
+        self.stream = stream
+        self.thread = threading.Thread(target=self._read, args=(stream,),
+                                       daemon=True)
+        self.thread.start()
+
+    def _read(self, stream):
+        for line in stream:
+            self._queue.put(line)
+        self._queue.put('')
+
+    def wait_for(self, predicate, timeout):
+        """The first line for which ``predicate`` is true.
+
+        :raises AssertionError: EOF or ``timeout`` seconds first.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._queue.get(
+                    timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError('no such line within %s s; got:\n%s'
+                                     % (timeout, ''.join(self.seen)))
+            if not line:
+                raise AssertionError('EOF; got:\n%s' % ''.join(self.seen))
+            self.seen.append(line)
+            if predicate(line):
+                return line
+
+
+class Child:
+    """A child process in a session of its own (like a CI job's command),
+    its stdout and stderr read line by line."""
+
+    def __init__(self, argv, env=None, cwd=REPO):
+        self.proc = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=child_env(env), cwd=cwd, start_new_session=True)
+        self.stdout = Lines(self.proc.stdout)
+        self.stderr = Lines(self.proc.stderr)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def ready(self, timeout=120):
+        """Wait for the readiness line on stdout; return its daemons."""
+        line = self.stdout.wait_for(lambda x: x.startswith(READY), timeout)
+        return json.loads(line[len(READY):])
+
+    def kill(self):
+        """SIGKILL the child and reap it.  Idempotent."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for lines in (self.stdout, self.stderr):
+            # EOF once the last holder of the pipe (a watchdog inherits
+            # stderr) is gone.
+            lines.thread.join(orphans_timeout())
+            if not lines.thread.is_alive():
+                lines.stream.close()
+
+
+def orphans_timeout():
+    return GONE_WITHIN + 5
+
+
+def _key(proc):
+    try:
+        return proc.pid, proc.create_time()
+    except psutil.NoSuchProcess:
+        return None
+
+
+def _live(procs):
+    for proc in procs:
+        try:
+            if proc.status() != psutil.STATUS_ZOMBIE:
+                yield proc
+        except psutil.NoSuchProcess:
+            pass
+
+
+class Started:
+    """What a child started, found three ways before it is killed: its
+    descendants, the processes carrying the environment marks of its
+    watchdogs, and every member of their process groups (not the test's
+    own); plus the TCP ports all of those listen on."""
+
+    def __init__(self, root):
+        self.root = root
+        self.mark_prefix = '%s%d_' % (watchdog.MARK_PREFIX, root)
+        self.own_group = os.getpgrp()
+        procs = {}
+        for proc in psutil.Process(root).children(recursive=True):
+            procs[proc.pid] = proc
+        for proc in self._marked():
+            procs[proc.pid] = proc
+        self.groups = set()
+        for proc in list(procs.values()):
+            try:
+                self.groups.add(os.getpgid(proc.pid))
+            except ProcessLookupError:
+                del procs[proc.pid]
+        self.groups.add(root)
+        self.groups.discard(self.own_group)
+        for proc in self._in_groups():
+            procs[proc.pid] = proc
+        self.procs = list(procs.values())
+        self.keys = {_key(p) for p in self.procs} - {None}
+        self.names = {}
+        for proc in self.procs:
+            try:
+                self.names[proc.pid] = proc.name()
+            except psutil.NoSuchProcess:
+                pass
+        self.listening = set()
+        for proc in self.procs:
+            try:
+                for conn in proc.net_connections('tcp'):
+                    if conn.status == psutil.CONN_LISTEN:
+                        self.listening.add(conn.laddr)
+            except psutil.NoSuchProcess:
+                pass
+
+    def _marked(self):
+        for proc in psutil.process_iter(['environ']):
+            if any(k.startswith(self.mark_prefix)
+                   for k in proc.info['environ'] or ()):
+                yield proc
+
+    def _in_groups(self):
+        for proc in psutil.process_iter():
+            try:
+                if os.getpgid(proc.pid) in self.groups:
+                    yield proc
+            except ProcessLookupError:
+                pass
+
+    @property
+    def pids(self):
+        return {pid for pid, _ in self.keys}
+
+    @property
+    def ports(self):
+        return {addr.port for addr in self.listening}
+
+    def survivors(self):
+        """What still lives or listens: ``(processes, addresses)``."""
+        procs = [p for p in _live(self.procs) if _key(p) in self.keys]
+        # Started after the snapshot, or missed by it.
+        procs += [p for p in _live(self._marked())
+                  if p.pid not in self.pids]
+        procs += [p for p in _live(self._in_groups())
+                  if p.pid not in self.pids]
+        busy = [a for a in self.listening
+                if not ports.can_bind(a.ip, a.port, reuse_addr=True)]
+        return procs, busy
+
+    def kill_survivors(self):
+        """SIGKILL whatever survives: a failed test leaks nothing."""
+        for proc in self.survivors()[0]:
+            try:
+                proc.kill()
+            except psutil.NoSuchProcess:
+                pass
+
+    def wait_gone(self, timeout=GONE_WITHIN):
+        """Seconds until nothing survives.
+
+        :raises AssertionError: something survives ``timeout`` seconds.
+        """
+        start = time.monotonic()
+        while True:
+            procs, busy = self.survivors()
+            if not procs and not busy:
+                return time.monotonic() - start
+            if time.monotonic() - start > timeout:
+                raise AssertionError(
+                    'alive %.1f s after the owner died: %s; ports still '
+                    'bound: %s' % (timeout, [_describe(p) for p in procs],
+                                   busy))
+            time.sleep(0.05)
+
+
+def _describe(proc):
+    try:
+        return '%d %s' % (proc.pid, ' '.join(proc.cmdline())[:120])
+    except psutil.Error:
+        return str(proc.pid)

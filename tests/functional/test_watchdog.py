@@ -1,0 +1,183 @@
+"""No daemon outlives the process that started it: a child starts daemons
+through each public entry point, is SIGKILLed once they are up, and
+everything it started (found by descendants, environment marks, process
+groups and listening ports) must be gone within 10 s, its ports free."""
+
+import json
+import os
+import re
+import sys
+import textwrap
+import time
+
+import fixtures
+import psutil
+import testtools
+
+from amqp1_fixtures import daemons as daemons_mod
+from amqp1_fixtures import rabbitmq
+from tests.functional import orphans
+
+
+def skip_without_rabbitmq(case):
+    if not rabbitmq.find_rabbitmq_server():
+        case.skipTest('rabbitmq-server is not installed')
+
+
+def daemon_names(*kinds):
+    """The names of the router/broker daemons a service would run: the
+    real ones where installed, the stand-ins otherwise."""
+    return [(daemons_mod.RouterDaemon if kind == 'router'
+             else daemons_mod.BrokerDaemon)().name for kind in kinds]
+
+
+class OrphanCase(testtools.TestCase):
+
+    def start(self, argv, env=None, cwd=orphans.REPO):
+        child = orphans.Child(argv, env=env, cwd=cwd)
+        self.addCleanup(child.kill)
+        return child
+
+    def start_fixture(self, kind, env=None, **options):
+        return self.start([sys.executable, '-c', orphans.FIXTURE_CHILD,
+                           json.dumps([kind, options])], env=env)
+
+    def kill_and_check(self, child, daemons, names):
+        """SIGKILL ``child``; assert the daemons it reported, by ``names``,
+        and all else it started are gone in time and their ports free."""
+        self.assertEqual(sorted(names), sorted(d['name'] for d in daemons))
+        started = orphans.Started(child.pid)
+        # Not vacuous: what the child reported was found, and listens.
+        for daemon in daemons:
+            self.assertIn(daemon['pid'], started.pids, daemon)
+            self.assertNotEqual(child.pid, os.getpgid(daemon['pid']))
+            self.assertTrue(set(daemon['ports']) <= started.ports,
+                            (daemon, started.ports))
+        self.addCleanup(started.kill_survivors)
+        child.kill()
+        elapsed = started.wait_gone()
+        self.addDetail('gone-after', testtools.content.text_content(
+            '%.2f s, %d processes, ports %s' % (
+                elapsed, len(started.procs), sorted(started.ports))))
+        return started
+
+
+class TestDaemonFixtures(OrphanCase):
+
+    def test_standin_router(self):
+        child = self.start_fixture('router', impl='standin')
+        self.kill_and_check(child, child.ready(), ['router-standin'])
+
+    def test_standin_broker(self):
+        child = self.start_fixture('broker', impl='standin')
+        self.kill_and_check(child, child.ready(), ['broker-standin'])
+
+    def real(self, name):
+        bundle = orphans.realqpid()
+        if bundle is None:
+            self.skipTest('no realqpid bundle (../shared/realqpid)')
+        return os.path.join(bundle, 'bin', name)
+
+    def test_real_router(self):
+        # bin/qdrouterd is a shell wrapper that execs the daemon.
+        child = self.start_fixture('router',
+                                   executable=self.real('qdrouterd'))
+        self.kill_and_check(child, child.ready(), ['qdrouterd'])
+
+    def test_real_broker(self):
+        child = self.start_fixture('broker', executable=self.real('qpidd'))
+        self.kill_and_check(child, child.ready(), ['qpidd'])
+
+    def test_rabbitmq_and_its_epmd(self):
+        skip_without_rabbitmq(self)
+        child = self.start_fixture('rabbitmq')
+        daemons = child.ready()
+        started = self.kill_and_check(child, daemons, ['rabbitmq', 'epmd'])
+        # The node itself was among what was found (and is gone), not
+        # only the rabbitmq-server script.
+        self.assertIn('beam.smp', started.names.values())
+
+
+class TestServiceModes(OrphanCase):
+
+    def check_mode(self, mode, names):
+        child = self.start_fixture('service', mode=mode, daemons=True)
+        self.kill_and_check(child, child.ready(), names)
+
+    def test_qpid(self):
+        self.check_mode('qpid', daemon_names('broker'))
+
+    def test_qpid_dual(self):
+        self.check_mode('qpid-dual', daemon_names('router', 'broker'))
+
+    def test_qpid_hybrid(self):
+        skip_without_rabbitmq(self)
+        self.check_mode('qpid-hybrid',
+                        daemon_names('router') + ['rabbitmq', 'epmd'])
+
+
+class TestRunner(OrphanCase):
+
+    def test_run_with_command(self):
+        child = self.start([sys.executable, '-m', 'amqp1_fixtures.cli',
+                            'run', 'qpid-dual', '--daemons', '--',
+                            'sleep', '600'])
+        pids = {}
+        pattern = re.compile(r'^amqp1-fixtures run: (RPC|notifications): '
+                             r'.*\((\S+) pid (\d+)\)$')
+        for _ in range(2):
+            line = child.stderr.wait_for(pattern.match, 60)
+            kind, name, pid = pattern.match(line).groups()
+            pids[int(pid)] = name
+        child.stderr.wait_for(lambda x: 'running: sleep 600' in x, 60)
+        runner = psutil.Process(child.pid)
+        sleeper = self.wait_for_child(runner, 'sleep')
+        daemons = [{'name': name, 'pid': pid, 'ports': []}
+                   for pid, name in pids.items()]
+        started = self.kill_and_check(child, daemons,
+                                      daemon_names('router', 'broker'))
+        self.assertIn(sleeper.pid, started.pids)
+        self.assertEqual(2, len(started.ports), started.ports)
+
+    def wait_for_child(self, parent, name, timeout=30):
+        # The runner announces COMMAND just before it forks it: no line
+        # tells that the fork happened, so look for the child.
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for proc in parent.children():
+                if proc.name() == name:
+                    return proc
+            time.sleep(0.02)
+        self.fail('no %s child within %s s' % (name, timeout))
+
+
+INNER_TEST = '''
+import signal
+
+from tests.functional import orphans
+
+
+def test_hold(amqp1_qpid_dual, amqp1_router_session, %s):
+    print(orphans.ready_line(amqp1_qpid_dual, amqp1_router_session%s),
+          flush=True)
+    signal.pause()
+'''
+
+
+class TestPytestPlugin(OrphanCase):
+
+    def test_daemon_fixtures_of_a_killed_pytest(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        with_rabbit = bool(rabbitmq.find_rabbitmq_server())
+        with open(os.path.join(tmp, 'test_inner.py'), 'w') as f:
+            f.write(textwrap.dedent(INNER_TEST % (
+                ('amqp1_rabbitmq_session', ', amqp1_rabbitmq_session')
+                if with_rabbit else ('request', ''))))
+        child = self.start([sys.executable, '-m', 'pytest', '-s', '-q',
+                            '-p', 'no:cacheprovider', '--amqp1-daemons',
+                            'test_inner.py'], cwd=tmp)
+        daemons = child.ready()
+        names = daemon_names('router', 'broker', 'router')
+        if with_rabbit:
+            names += ['rabbitmq', 'epmd']
+        self.kill_and_check(child, daemons, names)
