@@ -16,6 +16,7 @@ import testtools
 
 from amqp1_fixtures import daemons as daemons_mod
 from amqp1_fixtures import rabbitmq
+from amqp1_fixtures import service
 from tests.functional import orphans
 
 
@@ -37,6 +38,12 @@ class OrphanCase(testtools.TestCase):
         child = orphans.Child(argv, env=env, cwd=cwd)
         self.addCleanup(child.kill)
         return child
+
+    def real(self, name):
+        bundle = orphans.realqpid()
+        if bundle is None:
+            self.skipTest('no realqpid bundle (../shared/realqpid)')
+        return os.path.join(bundle, 'bin', name)
 
     def start_fixture(self, kind, env=None, **options):
         return self.start([sys.executable, '-c', orphans.FIXTURE_CHILD,
@@ -72,12 +79,6 @@ class TestDaemonFixtures(OrphanCase):
         child = self.start_fixture('broker', impl='standin')
         self.kill_and_check(child, child.ready(), ['broker-standin'])
 
-    def real(self, name):
-        bundle = orphans.realqpid()
-        if bundle is None:
-            self.skipTest('no realqpid bundle (../shared/realqpid)')
-        return os.path.join(bundle, 'bin', name)
-
     def test_real_router(self):
         # bin/qdrouterd is a shell wrapper that execs the daemon.
         child = self.start_fixture('router',
@@ -100,20 +101,43 @@ class TestDaemonFixtures(OrphanCase):
 
 class TestServiceModes(OrphanCase):
 
-    def check_mode(self, mode, names):
-        child = self.start_fixture('service', mode=mode, daemons=True)
+    def check_mode(self, mode, real=False):
+        """``Amqp1Service(mode, daemons=True)`` with the stand-ins, or with
+        the real qdrouterd/qpidd of the realqpid bundle."""
+        layout = [k for k in ('router', 'broker')
+                  if k in service.LAYOUT[mode]]
+        if real:
+            env = {'AMQP1_QDROUTERD': self.real('qdrouterd'),
+                   'AMQP1_QPIDD': self.real('qpidd')}
+            options = {'require_real': True}
+            names = [{'router': 'qdrouterd', 'broker': 'qpidd'}[k]
+                     for k in layout]
+        else:
+            env = None
+            options = {'router_options': {'impl': 'standin'},
+                       'broker_options': {'impl': 'standin'}}
+            names = ['%s-standin' % k for k in layout]
+        if 'rabbitmq' in service.LAYOUT[mode]:
+            skip_without_rabbitmq(self)
+            names += ['rabbitmq', 'epmd']
+        child = self.start_fixture('service', env=env, mode=mode,
+                                   daemons=True, **options)
         self.kill_and_check(child, child.ready(), names)
 
     def test_qpid(self):
-        self.check_mode('qpid', daemon_names('broker'))
+        self.check_mode('qpid')
 
     def test_qpid_dual(self):
-        self.check_mode('qpid-dual', daemon_names('router', 'broker'))
+        self.check_mode('qpid-dual')
 
     def test_qpid_hybrid(self):
-        skip_without_rabbitmq(self)
-        self.check_mode('qpid-hybrid',
-                        daemon_names('router') + ['rabbitmq', 'epmd'])
+        self.check_mode('qpid-hybrid')
+
+    def test_qpid_real(self):
+        self.check_mode('qpid', real=True)
+
+    def test_qpid_dual_real(self):
+        self.check_mode('qpid-dual', real=True)
 
 
 class TestRunner(OrphanCase):
