@@ -6,6 +6,7 @@ import json
 import os
 import queue
 import subprocess
+import sys
 import threading
 import time
 
@@ -55,12 +56,31 @@ def daemons_of(fixture):
     return found
 
 
+#: environment variable naming the FIFO to announce readiness on
+#: (pytest-xdist workers' stdout does not reach the controller's)
+FIFO_ENV = 'AMQP1_ORPHANS_FIFO'
+
+
 def ready_line(*fixtures_):
-    """The readiness line a child prints once its fixtures are set up."""
+    """The readiness line a child prints once its fixtures are set up: its
+    pid and its daemons."""
     found = []
     for fixture in fixtures_:
         found += daemons_of(fixture)
-    return READY + json.dumps(found)
+    return READY + json.dumps({'pid': os.getpid(), 'daemons': found})
+
+
+def announce(*fixtures_):
+    """Write :func:`ready_line` to the FIFO of ``$AMQP1_ORPHANS_FIFO``,
+    or to stdout."""
+    line = ready_line(*fixtures_) + '\n'
+    fifo = os.environ.get(FIFO_ENV)
+    if fifo:
+        with open(fifo, 'w') as f:
+            f.write(line)
+    else:
+        sys.stdout.write(line)
+        sys.stdout.flush()
 
 
 # A child that sets up one fixture, says which daemons run, and waits to
@@ -79,7 +99,7 @@ else:
     from amqp1_fixtures.daemons import BrokerDaemon as cls
 fixture = cls(**options)
 fixture.setUp()
-print(orphans.ready_line(fixture), flush=True)
+orphans.announce(fixture)
 signal.pause()
 '''
 
@@ -98,16 +118,19 @@ def child_env(extra=None):
 class Lines:
     """The lines of a child's pipe, read on a thread."""
 
-    def __init__(self, stream):
+    def __init__(self, stream=None, fifo=None):
         self._queue = queue.Queue()
         self.seen = []
         self.stream = stream
-        self.thread = threading.Thread(target=self._read, args=(stream,),
+        self.thread = threading.Thread(target=self._read, args=(fifo,),
                                        daemon=True)
         self.thread.start()
 
-    def _read(self, stream):
-        for line in stream:
+    def _read(self, fifo):
+        if fifo:
+            # Blocks until the writer opens it.
+            self.stream = open(fifo)
+        for line in self.stream:
             self._queue.put(line)
         self._queue.put('')
 
@@ -135,32 +158,42 @@ class Child:
     """A child process in a session of its own (like a CI job's command),
     its stdout and stderr read line by line."""
 
-    def __init__(self, argv, env=None, cwd=REPO):
+    def __init__(self, argv, env=None, cwd=REPO, fifo=None):
+        env = dict(env or {})
+        if fifo:
+            os.mkfifo(fifo, 0o600)
+            env[FIFO_ENV] = fifo
         self.proc = subprocess.Popen(
             argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env=child_env(env), cwd=cwd, start_new_session=True)
         self.stdout = Lines(self.proc.stdout)
         self.stderr = Lines(self.proc.stderr)
+        self.announced = Lines(fifo=fifo) if fifo else self.stdout
+        self.ready_pid = None
 
     @property
     def pid(self):
         return self.proc.pid
 
     def ready(self, timeout=120):
-        """Wait for the readiness line on stdout; return its daemons."""
-        line = self.stdout.wait_for(lambda x: x.startswith(READY), timeout)
-        return json.loads(line[len(READY):])
+        """Wait for the readiness line; return its daemons.  Sets
+        :attr:`ready_pid`, the pid of the process that announced them."""
+        line = self.announced.wait_for(lambda x: x.startswith(READY),
+                                       timeout)
+        info = json.loads(line[len(READY):])
+        self.ready_pid = info['pid']
+        return info['daemons']
 
     def kill(self):
         """SIGKILL the child and reap it.  Idempotent."""
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
-        for lines in (self.stdout, self.stderr):
+        for lines in {self.stdout, self.stderr, self.announced}:
             # EOF once the last holder of the pipe (a watchdog inherits
             # stderr) is gone.
             lines.thread.join(orphans_timeout())
-            if not lines.thread.is_alive():
+            if not lines.thread.is_alive() and lines.stream:
                 lines.stream.close()
 
 
@@ -205,7 +238,10 @@ class Started:
                 self.groups.add(os.getpgid(proc.pid))
             except ProcessLookupError:
                 del procs[proc.pid]
-        self.groups.add(root)
+        if os.getpgid(root) == root:
+            # Its own group (not that of a parent it shares one with, as
+            # an xdist worker does): what it started there is its own.
+            self.groups.add(root)
         self.groups.discard(self.own_group)
         for proc in self._in_groups():
             procs[proc.pid] = proc

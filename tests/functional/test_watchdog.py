@@ -6,6 +6,7 @@ groups and listening ports) must be gone within 10 s, its ports free."""
 import json
 import os
 import re
+import signal
 import sys
 import textwrap
 import time
@@ -34,8 +35,8 @@ def daemon_names(*kinds):
 
 class OrphanCase(testtools.TestCase):
 
-    def start(self, argv, env=None, cwd=orphans.REPO):
-        child = orphans.Child(argv, env=env, cwd=cwd)
+    def start(self, argv, env=None, cwd=orphans.REPO, fifo=None):
+        child = orphans.Child(argv, env=env, cwd=cwd, fifo=fifo)
         self.addCleanup(child.kill)
         return child
 
@@ -49,19 +50,24 @@ class OrphanCase(testtools.TestCase):
         return self.start([sys.executable, '-c', orphans.FIXTURE_CHILD,
                            json.dumps([kind, options])], env=env)
 
-    def kill_and_check(self, child, daemons, names):
-        """SIGKILL ``child``; assert the daemons it reported, by ``names``,
-        and all else it started are gone in time and their ports free."""
+    def kill_and_check(self, child, daemons, names, victim=None):
+        """SIGKILL ``child`` (or its descendant ``victim``); assert that the
+        daemons reported, by ``names``, and all else the killed process
+        started are gone in time and their ports free."""
         self.assertEqual(sorted(names), sorted(d['name'] for d in daemons))
-        started = orphans.Started(child.pid)
+        started = orphans.Started(victim or child.pid)
         # Not vacuous: what the child reported was found, and listens.
         for daemon in daemons:
             self.assertIn(daemon['pid'], started.pids, daemon)
-            self.assertNotEqual(child.pid, os.getpgid(daemon['pid']))
+            self.assertNotEqual(os.getpgid(started.root),
+                                os.getpgid(daemon['pid']))
             self.assertTrue(set(daemon['ports']) <= started.ports,
                             (daemon, started.ports))
         self.addCleanup(started.kill_survivors)
-        child.kill()
+        if victim:
+            os.kill(victim, signal.SIGKILL)
+        else:
+            child.kill()
         elapsed = started.wait_gone()
         self.addDetail('gone-after', testtools.content.text_content(
             '%.2f s, %d processes, ports %s' % (
@@ -182,26 +188,43 @@ from tests.functional import orphans
 
 
 def test_hold(amqp1_qpid_dual, amqp1_router_session, %s):
-    print(orphans.ready_line(amqp1_qpid_dual, amqp1_router_session%s),
-          flush=True)
+    orphans.announce(amqp1_qpid_dual, amqp1_router_session%s)
     signal.pause()
 '''
 
 
 class TestPytestPlugin(OrphanCase):
 
-    def test_daemon_fixtures_of_a_killed_pytest(self):
+    def inner(self, *args, rabbit=True):
         tmp = self.useFixture(fixtures.TempDir()).path
-        with_rabbit = bool(rabbitmq.find_rabbitmq_server())
+        rabbit = rabbit and bool(rabbitmq.find_rabbitmq_server())
         with open(os.path.join(tmp, 'test_inner.py'), 'w') as f:
             f.write(textwrap.dedent(INNER_TEST % (
                 ('amqp1_rabbitmq_session', ', amqp1_rabbitmq_session')
-                if with_rabbit else ('request', ''))))
-        child = self.start([sys.executable, '-m', 'pytest', '-s', '-q',
-                            '-p', 'no:cacheprovider', '--amqp1-daemons',
-                            'test_inner.py'], cwd=tmp)
-        daemons = child.ready()
+                if rabbit else ('request', ''))))
+        child = self.start([sys.executable, '-m', 'pytest', '-q',
+                            '-p', 'no:cacheprovider', '--amqp1-daemons']
+                           + list(args) + ['test_inner.py'], cwd=tmp,
+                           fifo=os.path.join(tmp, 'ready'))
         names = daemon_names('router', 'broker', 'router')
-        if with_rabbit:
+        if rabbit:
             names += ['rabbitmq', 'epmd']
+        return child, names
+
+    def test_daemon_fixtures_of_a_killed_pytest(self):
+        # Function and session scope, RabbitMQ and its epmd included.
+        child, names = self.inner()
+        daemons = child.ready()
+        self.assertEqual(child.pid, child.ready_pid)
         self.kill_and_check(child, daemons, names)
+
+    def test_daemon_fixtures_of_a_crashed_xdist_worker(self):
+        child, names = self.inner('-n', '1', rabbit=False)
+        daemons = child.ready()
+        worker = child.ready_pid
+        self.assertIn(worker, [p.pid for p in psutil.Process(
+            child.pid).children(recursive=True)])
+        self.kill_and_check(child, daemons, names, victim=worker)
+        # The controller saw the crash and went on to its report.
+        child.stdout.wait_for(lambda x: 'crashed while running' in x, 60)
+        self.assertEqual(1, child.proc.wait(60))
