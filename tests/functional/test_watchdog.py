@@ -16,6 +16,7 @@ import psutil
 import testtools
 
 from amqp1_fixtures import daemons as daemons_mod
+from amqp1_fixtures import ports
 from amqp1_fixtures import rabbitmq
 from amqp1_fixtures import service
 from tests.functional import orphans
@@ -148,26 +149,52 @@ class TestServiceModes(OrphanCase):
 
 class TestRunner(OrphanCase):
 
-    def test_run_with_command(self):
-        child = self.start([sys.executable, '-m', 'amqp1_fixtures.cli',
-                            'run', 'qpid-dual', '--daemons', '--',
-                            'sleep', '600'])
-        pids = {}
-        pattern = re.compile(r'^amqp1-fixtures run: (RPC|notifications): '
-                             r'.*\((\S+) pid (\d+)\)$')
+    LINE = re.compile(r'^amqp1-fixtures run: (?:RPC|notifications): '
+                      r'\S+:(\d+)/\S* \((\S+) pid (\d+)\)$')
+
+    def run_mode(self, mode, command=()):
+        argv = [sys.executable, '-m', 'amqp1_fixtures.cli', 'run', mode,
+                '--daemons']
+        child = self.start(argv + (['--'] + list(command) if command
+                                   else []))
+        daemons = []
         for _ in range(2):
-            line = child.stderr.wait_for(pattern.match, 60)
-            kind, name, pid = pattern.match(line).groups()
-            pids[int(pid)] = name
+            line = child.stderr.wait_for(self.LINE.match, 120)
+            port, name, pid = self.LINE.match(line).groups()
+            daemons.append({'name': name, 'pid': int(pid),
+                            'ports': [int(port)]})
+        return child, daemons
+
+    def test_run_with_command(self):
+        child, daemons = self.run_mode('qpid-dual', ['sleep', '600'])
         child.stderr.wait_for(lambda x: 'running: sleep 600' in x, 60)
-        runner = psutil.Process(child.pid)
-        sleeper = self.wait_for_child(runner, 'sleep')
-        daemons = [{'name': name, 'pid': pid, 'ports': []}
-                   for pid, name in pids.items()]
+        sleeper = self.wait_for_child(psutil.Process(child.pid), 'sleep')
         started = self.kill_and_check(child, daemons,
                                       daemon_names('router', 'broker'))
+        # COMMAND shares the runner's group and is gone too.
         self.assertIn(sleeper.pid, started.pids)
         self.assertEqual(2, len(started.ports), started.ports)
+
+    def test_run_hybrid_with_command(self):
+        skip_without_rabbitmq(self)
+        child, daemons = self.run_mode('qpid-hybrid', ['sleep', '600'])
+        child.stderr.wait_for(lambda x: 'running: sleep 600' in x, 60)
+        sleeper = self.wait_for_child(psutil.Process(child.pid), 'sleep')
+        started = self.kill_and_check(child, daemons,
+                                      daemon_names('router') + ['rabbitmq'])
+        self.assertIn(sleeper.pid, started.pids)
+        self.assertIn('epmd', started.names.values())
+        # router, and RabbitMQ's AMQP, distribution and epmd ports
+        self.assertGreaterEqual(len(started.ports), 4, started.ports)
+
+    def test_serving_runner(self):
+        # Without COMMAND it serves as long as it lives, and no longer.
+        child, daemons = self.run_mode('qpid-dual')
+        child.stderr.wait_for(lambda x: 'ready; send SIGTERM' in x, 60)
+        for daemon in daemons:
+            self.assertTrue(ports.accepts_connections(
+                '127.0.0.1', daemon['ports'][0]))
+        self.kill_and_check(child, daemons, daemon_names('router', 'broker'))
 
     def wait_for_child(self, parent, name, timeout=30):
         # The runner announces COMMAND just before it forks it: no line
