@@ -26,14 +26,39 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 
 
+_REALQPID = []
+
+
 def realqpid():
-    """The realqpid bundle's directory: ``../shared/realqpid`` beside the
-    checkout (as CI lays it out) or ``/work/shared/realqpid``; ``None``."""
+    """``(bundle directory, None)`` of the realqpid bundle --
+    ``../shared/realqpid`` beside the checkout (as CI lays it out) or
+    ``/work/shared/realqpid`` -- or ``(None, why not)``.
+
+    A bundle whose daemons do not run (its runtime libraries are not
+    installed) is reported as unusable, with their error.
+    """
+    if not _REALQPID:
+        _REALQPID.append(_find_realqpid())
+    return _REALQPID[0]
+
+
+def _find_realqpid():
     for path in (os.path.join(REPO, os.pardir, 'shared', 'realqpid'),
                  '/work/shared/realqpid'):
-        if os.access(os.path.join(path, 'bin', 'qdrouterd'), os.X_OK):
-            return os.path.abspath(path)
-    return None
+        path = os.path.abspath(path)
+        if not os.access(os.path.join(path, 'bin', 'qdrouterd'), os.X_OK):
+            continue
+        for name in ('qdrouterd', 'qpidd'):
+            proc = subprocess.run([os.path.join(path, 'bin', name),
+                                   '--version'], capture_output=True,
+                                  text=True, timeout=60)
+            if proc.returncode:
+                return None, (
+                    '%s/bin/%s does not run (see the bundle\'s README for '
+                    'its runtime packages): %s'
+                    % (path, name, proc.stderr.strip()[-200:]))
+        return path, None
+    return None, 'no realqpid bundle (../shared/realqpid)'
 
 
 def daemons_of(fixture):

@@ -42,9 +42,9 @@ class OrphanCase(testtools.TestCase):
         return child
 
     def real(self, name):
-        bundle = orphans.realqpid()
+        bundle, why_not = orphans.realqpid()
         if bundle is None:
-            self.skipTest('no realqpid bundle (../shared/realqpid)')
+            self.skipTest(why_not)
         return os.path.join(bundle, 'bin', name)
 
     def start_fixture(self, kind, env=None, **options):
