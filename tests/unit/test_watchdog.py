@@ -198,7 +198,9 @@ class TestWatchdog(testtools.TestCase):
         self.addCleanup(guard.release)
         pid = os.fork()
         if pid == 0:
-            os._exit(0 if guard._fd is None else 1)
+            # Closed, and a release there is no release.
+            os._exit(0 if guard._fd is None and guard.release() is None
+                     else 1)
         _, status = os.waitpid(pid, 0)
         self.assertEqual(0, os.waitstatus_to_exitcode(status))
         self.assertIsNotNone(guard._fd)
