@@ -166,6 +166,9 @@ class TestRunner(OrphanCase):
         return child, daemons
 
     def test_run_with_command(self):
+        # qpid-dual only: in qpid-hybrid the runner starts the same
+        # Amqp1Service as TestServiceModes.test_qpid_hybrid, whose RabbitMQ
+        # node is seconds of CPU on a shared machine.
         child, daemons = self.run_mode('qpid-dual', ['sleep', '600'])
         child.stderr.wait_for(lambda x: 'running: sleep 600' in x, 60)
         sleeper = self.wait_for_child(psutil.Process(child.pid), 'sleep')
@@ -174,18 +177,6 @@ class TestRunner(OrphanCase):
         # COMMAND shares the runner's group and is gone too.
         self.assertIn(sleeper.pid, started.pids)
         self.assertEqual(2, len(started.ports), started.ports)
-
-    def test_run_hybrid_with_command(self):
-        skip_without_rabbitmq(self)
-        child, daemons = self.run_mode('qpid-hybrid', ['sleep', '600'])
-        child.stderr.wait_for(lambda x: 'running: sleep 600' in x, 60)
-        sleeper = self.wait_for_child(psutil.Process(child.pid), 'sleep')
-        started = self.kill_and_check(child, daemons,
-                                      daemon_names('router') + ['rabbitmq'])
-        self.assertIn(sleeper.pid, started.pids)
-        self.assertIn('epmd', started.names.values())
-        # router, and RabbitMQ's AMQP, distribution and epmd ports
-        self.assertGreaterEqual(len(started.ports), 4, started.ports)
 
     def test_serving_runner(self):
         # Without COMMAND it serves as long as it lives, and no longer.
