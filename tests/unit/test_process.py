@@ -126,6 +126,26 @@ class TestDaemonFixture(testtools.TestCase):
         self.assertFalse(os.path.exists(workdir))
         self.assertEqual(-signal.SIGTERM, daemon.returncode)
 
+    def test_watchdog_guards_each_run_and_is_released(self):
+        daemon = ToyDaemon()
+        with daemon:
+            guard = daemon._guard
+            environ = psutil.Process(daemon.pid).environ()
+            self.assertEqual('1', environ[guard.mark])
+            # Out of the daemon's group and of ours: a Ctrl-C or a pause
+            # of either does not reach it.
+            self.assertEqual(guard.pid, os.getsid(guard.pid))
+            daemon.stop()
+            # Released and reaped: no process, not even a zombie.
+            self.assertRaises(psutil.NoSuchProcess, psutil.Process,
+                              guard.pid)
+            self.assertTrue(os.path.isdir(daemon.workdir))
+            daemon.start()
+            self.assertNotEqual(guard.pid, daemon._guard.pid)
+            guard = daemon._guard
+        self.assertRaises(psutil.NoSuchProcess, psutil.Process, guard.pid)
+        self.assertIsNone(daemon._guard)
+
     def test_details_have_redacted_config_and_log(self):
         daemon = self.useFixture(ToyDaemon())
         details = daemon.getDetails()
