@@ -5,6 +5,7 @@ it."""
 import json
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -209,10 +210,10 @@ class Child:
         self.ready_pid = info['pid']
         return info['daemons']
 
-    def kill(self):
-        """SIGKILL the child and reap it.  Idempotent."""
+    def kill(self, sig=signal.SIGKILL):
+        """Kill the child with ``sig`` and reap it.  Idempotent."""
         if self.proc.poll() is None:
-            self.proc.kill()
+            self.proc.send_signal(sig)
         self.proc.wait()
         for lines in {self.stdout, self.stderr, self.announced}:
             # EOF once the last holder of the pipe (a watchdog inherits

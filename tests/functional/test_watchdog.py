@@ -52,10 +52,11 @@ class OrphanCase(testtools.TestCase):
         return self.start([sys.executable, '-c', orphans.FIXTURE_CHILD,
                            json.dumps([kind, options])], env=env)
 
-    def kill_and_check(self, child, daemons, names, victim=None):
-        """SIGKILL ``child`` (or its descendant ``victim``); assert that the
-        daemons reported, by ``names``, and all else the killed process
-        started are gone in time and their ports free."""
+    def kill_and_check(self, child, daemons, names, victim=None,
+                       sig=signal.SIGKILL):
+        """SIGKILL (or ``sig``) ``child`` or its descendant ``victim``;
+        assert that the daemons reported, by ``names``, and all else the
+        killed process started are gone in time and their ports free."""
         self.assertEqual(sorted(names), sorted(d['name'] for d in daemons))
         started = orphans.Started(victim or child.pid)
         # Not vacuous: what the child reported was found, and listens.
@@ -68,9 +69,9 @@ class OrphanCase(testtools.TestCase):
                             (daemon, started.ports))
         self.addCleanup(started.kill_survivors)
         if victim:
-            os.kill(victim, signal.SIGKILL)
+            os.kill(victim, sig)
         else:
-            child.kill()
+            child.kill(sig)
         elapsed = started.wait_gone()
         self.addDetail('gone-after', content.text_content(
             '%.2f s, %d processes, ports %s' % (
@@ -83,6 +84,13 @@ class TestDaemonFixtures(OrphanCase):
     def test_standin_router(self):
         child = self.start_fixture('router', impl='standin')
         self.kill_and_check(child, child.ready(), ['router-standin'])
+
+    def test_sigterm_as_in_the_issue(self):
+        # A CI time limit's SIGTERM: Python dies of it, no cleanup runs.
+        child = self.start_fixture('router', impl='standin')
+        self.kill_and_check(child, child.ready(), ['router-standin'],
+                            sig=signal.SIGTERM)
+        self.assertEqual(-signal.SIGTERM, child.proc.returncode)
 
     def test_standin_broker(self):
         child = self.start_fixture('broker', impl='standin')
