@@ -179,6 +179,23 @@ class Lines:
             if predicate(line):
                 return line
 
+    def until_eof(self, timeout):
+        """Everything read, once the pipe's last writer has closed it.
+
+        :raises AssertionError: not closed within ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._queue.get(
+                    timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError('still open after %s s' % timeout)
+            if not line:
+                self._queue.put('')
+                return ''.join(self.seen)
+            self.seen.append(line)
+
 
 class Child:
     """A child process in a session of its own (like a CI job's command),

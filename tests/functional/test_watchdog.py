@@ -188,6 +188,24 @@ class TestRunner(OrphanCase):
         self.assertIn(sleeper.pid, started.pids)
         self.assertEqual(2, len(started.ports), started.ports)
 
+    def test_ctrl_c_still_cleans_up(self):
+        # A terminal's Ctrl-C goes to the runner's whole group: COMMAND
+        # exits of it, and the runner's cleanUp (not a watchdog, and not
+        # the SIGINT) stops the daemons, without errors.
+        child, daemons = self.run_mode('qpid-dual', ['sleep', '600'])
+        child.stderr.wait_for(lambda x: 'running: sleep 600' in x, 60)
+        self.wait_for_child(psutil.Process(child.pid), 'sleep')
+        started = orphans.Started(child.pid)
+        self.addCleanup(started.kill_survivors)
+        os.killpg(child.pid, signal.SIGINT)
+        self.assertEqual(130, child.proc.wait(60))
+        # EOF: the watchdogs, which share the runner's stderr, are gone.
+        text = child.stderr.until_eof(30)
+        self.assertTrue(text.endswith('run: stopped\n'), text)
+        self.assertNotIn('error', text)
+        self.assertNotIn('watchdog', text)
+        started.wait_gone()
+
     def test_serving_runner(self):
         # Without COMMAND it serves as long as it lives, and no longer.
         child, daemons = self.run_mode('qpid-dual')
