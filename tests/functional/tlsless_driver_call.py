@@ -16,9 +16,12 @@ CALL_TIMEOUT = 60
 def main(url):
     from oslo_config import cfg
     import oslo_messaging
+    from oslo_messaging import conffixture
 
     conf = cfg.ConfigOpts()
     conf([], project='tlsless')
+    # registers the options oslo.messaging reads, as a service's use does
+    conffixture.ConfFixture(conf)
     started = time.monotonic()
     try:
         transport = oslo_messaging.get_rpc_transport(conf, url=url)
