@@ -120,7 +120,10 @@ def parse_reply(msg, allowed_remote_exmods):
 def _json(msg):
     body = msg.body
     if isinstance(body, bytes):
-        body = body.decode('utf-8')
+        try:
+            body = body.decode('utf-8')
+        except UnicodeDecodeError as exc:
+            raise DecodeError('message body is not UTF-8: %s' % exc) from exc
     if not isinstance(body, str):
         raise DecodeError('message body is %s, not a JSON string'
                           % type(body).__name__)
