@@ -5,9 +5,11 @@ import threading
 import time
 
 import oslo_messaging
+
 from amqp1_fixtures import FakeBroker
 from amqp1_fixtures import FakeRouter
 from tests.driver.functional import base
+
 
 class _RpcCases:
     """The same RPC behaviour through the router and the broker."""
@@ -47,7 +49,8 @@ class _RpcCases:
         s1 = self.server(self.url, 's1')
         self.server(self.url, 's2')
         self.client(self.url).cast('only-s1', server='s1')
-        self.assertEqual(('cast', 'only-s1'), s1.endpoint.calls.get(timeout=10))
+        self.assertEqual(('cast', 'only-s1'),
+                         s1.endpoint.calls.get(timeout=10))
 
     def test_fanout(self):
         servers = [self.server(self.url, 'f%d' % i) for i in range(3)]
