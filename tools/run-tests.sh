@@ -12,7 +12,8 @@ bash tools/test-setup.sh
 python3 -m pip install -q --disable-pip-version-check 'tox>=4.0'
 
 python3 -m tox -e pep8,bashate,shell,oslo-functional
-# The engine on the lowest python-qpid-proton setup.cfg allows.
-python3 -m tox -e proton-floor
+# The engine on the lowest python-qpid-proton setup.cfg allows, and
+# clients on a proton built without OpenSSL.
+python3 -m tox -e proton-floor,tlsless
 # -qq: keep tox's own report quiet so pytest's summary is the last line.
 python3 -m tox -qq -e all

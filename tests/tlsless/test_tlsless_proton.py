@@ -3,9 +3,11 @@
 ``tools/tlsless-proton.sh`` builds proton the way a machine without
 ``libssl-dev`` or ``pkg-config`` silently does (its cffi build compiles the
 SSL stub), in a throw-away venv with this project installed.  The build
-takes about a minute, so it happens once per test run: the first pytest
-worker to need it builds it under a lock, the others wait and reuse it.
-``AMQP1_TLSLESS_PYTHON`` names an existing TLS-less python to use instead.
+takes about a minute, so it happens once per test run (tox env
+``tlsless``, kept out of ``all`` so that its compiler does not load the
+timing of other tests): the first pytest worker to need it builds it
+under a lock, the others wait and reuse it.  ``AMQP1_TLSLESS_PYTHON``
+names an existing TLS-less python to use instead.
 
 What is checked:
 
