@@ -15,8 +15,9 @@ What is checked:
   has TLS, the builder's has none;
 * the fakes terminate TLS with Python's :mod:`ssl`, so a stand-in router
   running on the TLS-less proton still serves TLS clients;
-* a driver call over ``amqp://...?ssl=1`` on the TLS-less proton fails at
-  once naming SSL, the cause and the fix, without connecting in clear.
+* a driver call over ``amqp://...?ssl=1`` (or with a CA file or a client
+  certificate) on the TLS-less proton fails at once naming SSL, the cause
+  and the fix, without connecting in clear.
 """
 
 import fcntl
@@ -134,12 +135,22 @@ class TestTlslessProton(ServeTestCase):
         self.assertEqual(0, process.stop(signal.SIGTERM))
 
     def test_driver_call_over_ssl_fails_at_once(self):
+        self._driver_call_fails_at_once('ssl=1')
+
+    def test_driver_call_with_a_ca_file_fails_at_once(self):
+        certs = make_test_certificates(self.dir)
+        self._driver_call_fails_at_once('ssl_ca_file=' + certs.ca_file)
+
+    def test_driver_call_with_a_client_certificate_fails_at_once(self):
+        certs = make_test_certificates(self.dir)
+        self._driver_call_fails_at_once('ssl_cert_file=%s&ssl_key_file=%s'
+                                        % (certs.client_cert,
+                                           certs.client_key))
+
+    def _driver_call_fails_at_once(self, query):
         if not os.path.isdir(DRIVER):
             self.skipTest('needs the amqp:// driver (driver/, branch '
                           '"driver"), not merged yet')
-        self._driver_call_fails_at_once()
-
-    def _driver_call_fails_at_once(self):
         # A plain TCP listener where the driver would connect: it must see
         # no connection at all, so nothing is ever sent in clear.
         server = socket.socket()
@@ -152,7 +163,7 @@ class TestTlslessProton(ServeTestCase):
                               'tlsless_driver_call.py')
         result = subprocess.run(
             [self.tlsless_python, script,
-             'amqp://127.0.0.1:%d/?ssl=1' % port],
+             'amqp://127.0.0.1:%d/?%s' % (port, query)],
             capture_output=True, text=True, timeout=TIMEOUT,
             stdin=subprocess.DEVNULL)
         self.addDetail('driver-output', _text(result.stdout + result.stderr))
