@@ -14,6 +14,12 @@ capped at ``connection_retry_interval_max`` and reset once a connection
 opens.  A host name that does not resolve is a failed attempt like a
 refused connection.
 
+Under eventlet's monkey-patching the same code runs green: the thread, the
+selector, the sockets and the waiters' events are all patched, and proton's
+C calls never block, so the loop is one green thread among the service's.
+(Real OS threads would need a green-safe hand-off back to the callers; the
+green loop needs none.)
+
 If the loop ever raises, every waiter fails at once with
 :class:`~amqp1_driver.exceptions.IOThreadDead` and later submissions fail
 immediately with the same reason.
