@@ -1,7 +1,8 @@
 #!/bin/bash
 # Install the distribution packages listed in bindep.txt with the "test"
-# profile, as OpenStack's CI jobs do before running tox.  Idempotent: does
-# nothing when every package is already installed.
+# profile, as OpenStack's CI jobs do before running tox; they include what
+# building python-qpid-proton with TLS needs (profile "compile", tagged
+# "test" too).  Idempotent: does nothing when every package is installed.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)

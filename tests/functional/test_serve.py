@@ -33,10 +33,10 @@ def _has_broker():
 class ServeProcess:
     """A running ``serve`` subprocess and the lines of its stderr."""
 
-    def __init__(self, kind, conf):
+    def __init__(self, kind, conf, python=sys.executable):
         self.kind = kind
         self.proc = subprocess.Popen(
-            [sys.executable, '-m', 'amqp1_fixtures.cli', 'serve', kind,
+            [python, '-m', 'amqp1_fixtures.cli', 'serve', kind,
              '--config' if kind == 'broker' else '-c', conf],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, text=True)
@@ -94,9 +94,9 @@ class ServeTestCase(testtools.TestCase):
     def path(self, name):
         return os.path.join(self.dir, name)
 
-    def start(self, kind, conf):
-        """Start ``serve``; attach its config, stderr and log on failure."""
-        process = ServeProcess(kind, conf)
+    def start(self, kind, conf, python=sys.executable):
+        """Start ``serve`` under ``python``; attach config and stderr."""
+        process = ServeProcess(kind, conf, python)
         self.addCleanup(process.cleanup)
         self.addDetail('config', content.content_from_file(
             conf, buffer_now=True))
@@ -105,8 +105,8 @@ class ServeTestCase(testtools.TestCase):
             lambda: ['\n'.join(process.stderr).encode('utf-8')]))
         return process
 
-    def start_ready(self, kind, conf):
-        process = self.start(kind, conf)
+    def start_ready(self, kind, conf, python=sys.executable):
+        process = self.start(kind, conf, python)
         self.assertIsNotNone(process.wait_ready(),
                              '%s serve exited before it was ready' % kind)
         return process
