@@ -40,10 +40,6 @@ ANYCAST = 'openstack.org/om/rpc/anycast'
 
 #: scenario -> why the fakes (in-process and stand-in) still differ
 ROUTER_DIFFERENCES = {
-    'credit': 'FakeRouter grants a producer no credit while its only '
-              'consumer has 0 credit (qdrouterd: the full 250)',
-    'presettled-overflow': 'FakeRouter stops crediting a pre-settled '
-                           'producer instead of dropping (qdrouterd drops)',
 }
 BROKER_DIFFERENCES = {
     'idle-timeout-mirror': 'FakeBroker advertises no idle timeout even '
