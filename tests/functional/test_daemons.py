@@ -38,6 +38,24 @@ while True:
 ''' % sys.executable
 
 
+# Run inside the namespaces of test_realm_on_a_host_whose_name_has_a_domain
+REALM_PROBE = '''
+from amqp1_fixtures import daemons
+from tests.functional import proton_clients
+router = daemons.RouterDaemon(users={'stack': 'pw'}, require_real=True)
+router.setUp()
+try:
+    clients = proton_clients.Clients()
+    clients.setUp()
+    client = clients.connect(router.url())
+    print('realm=%s opened=%s' % (daemons.cyrus_server_realm(),
+                                  client.opened))
+    clients.cleanUp()
+finally:
+    router.cleanUp()
+'''
+
+
 def setup_error(case, fixture):
     err = case.assertRaises(fixtures.MultipleExceptions, fixture.setUp)
     return err.args[0][1]
@@ -206,6 +224,27 @@ class TestRealRouter(_RealDaemonCase):
         text = open(router.config_path).read()
         self.assertIn('saslConfigDir:', text)
         self.assertNotIn('se cret', router.log_tail(200))
+
+    def test_realm_on_a_host_whose_name_has_a_domain(self):
+        # A cloud-init style /etc/hosts, simulated in a user, mount and
+        # UTS namespace: Cyrus files the users under node1.example.org,
+        # not gethostname()'s node1 (with which PLAIN fails).
+        unshare = shutil.which('unshare')
+        if not unshare or subprocess.run(
+                [unshare, '-rmu', 'true'], capture_output=True).returncode:
+            self.skipTest('unshare -rmu (user namespaces) is not available')
+        hosts = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                             'hosts')
+        with open(hosts, 'w') as f:
+            f.write('127.0.0.1 localhost\n'
+                    '127.0.1.1 node1.example.org node1\n')
+        result = subprocess.run(
+            [unshare, '-rmu', 'sh', '-c',
+             'mount --bind "$1" /etc/hosts && hostname node1 && '
+             'exec "$2" -c "$3"', 'sh', hosts, sys.executable, REALM_PROBE],
+            cwd=realqpid.TOP, capture_output=True, text=True, timeout=120)
+        self.assertIn('realm=node1.example.org opened=True', result.stdout,
+                      result.stderr[-2000:])
 
     def test_wrong_password_is_refused(self):
         router = self.useFixture(daemons.RouterDaemon(
