@@ -286,6 +286,21 @@ def test_broker_anonymous_relay(backend, clients):
     assert [r.bodies for r in receivers] == [['to-0'], ['to-1']]
 
 
+@pytest.mark.parametrize('backend', broker_rows('relay-nowhere'),
+                         indirect=True)
+def test_broker_relay_to_no_node(backend, clients):
+    """qpidd accepts (and discards) a relayed message whose ``to`` names
+    no node, or that has no ``to``."""
+    client = clients.connect(_url(backend))
+    relay = client.sender(None)
+    deliveries = [relay.send('x', address=unique('nowhere')),
+                  relay.send('y')]
+    clients.wait(lambda: all(d.remote_state for d in deliveries),
+                 what='outcomes')
+    assert [d.remote_state for d in deliveries] == [ACCEPTED, ACCEPTED]
+    assert relay.refused is None
+
+
 @pytest.mark.parametrize('backend', broker_rows('browse'), indirect=True)
 def test_broker_browse(backend, clients):
     """``distribution-mode: copy`` browses: the messages stay queued."""
