@@ -46,8 +46,6 @@ BROKER_DIFFERENCES = {
                            'when the client asks (qpidd mirrors the '
                            'client\'s); needs a connection-open hook in '
                            'the engine',
-    'selector': 'FakeBroker applies no selector filter (qpidd filters on '
-                'properties and application-properties)',
     'transactions': 'FakeBroker has no transaction coordinator (qpidd '
                     'supports local transactions)',
 }
@@ -382,6 +380,39 @@ def test_broker_selector(backend, clients):
     clients.wait(lambda: len(receiver.received) >= 2, what='selected')
     client.sync()
     assert receiver.bodies == ['red', 'red']
+    assert receiver.link.remote_source.filter.format() != ''
+    # the blue one waits for a consumer that selects it
+    other = clients.connect(_url(backend)).receiver(
+        address, credit=10, options=[Selector("colour <> 'red'")])
+    clients.wait(lambda: other.received, what='the rest')
+    assert other.bodies == ['blue']
+
+
+@pytest.mark.parametrize('backend', broker_rows('selector-types'),
+                         indirect=True)
+def test_broker_selector_on_mixed_types(backend, clients):
+    """Comparing a number with a string is false, whatever the operator
+    (not unknown): its negation selects."""
+    client = clients.connect(_url(backend))
+    got = {}
+    for text in ("colour = 'red'", "colour <> 'red'", "colour < 'red'",
+                 "NOT (colour = 'red')", "NOT (colour < 'red')"):
+        address = unique('exclusive')
+        sender = client.sender(address)
+        sender.send('five', properties={'colour': 5})
+        sender.send('marker', properties={'colour': 'x', 'end': True})
+        client.sync()
+        receiver = client.receiver(address, credit=10, options=[
+            Selector('(%s) OR end = TRUE' % text)])
+        clients.wait(lambda: any(r.body == 'marker'
+                                 for r in receiver.received),
+                     what='selected')
+        got[text] = receiver.bodies
+    assert got == {
+        "colour = 'red'": ['marker'], "colour <> 'red'": ['marker'],
+        "colour < 'red'": ['marker'],
+        "NOT (colour = 'red')": ['five', 'marker'],
+        "NOT (colour < 'red')": ['five', 'marker']}
 
 
 @pytest.mark.parametrize('backend', broker_rows('transactions'),
