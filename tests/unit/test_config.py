@@ -848,6 +848,13 @@ class TestRender(ConfigTestCase):
         got = config.parse_qpidd_conf(path)
         self.assertFalse(got.log_to_stderr)
         self.assertIsNone(got.log_file)
+        # and the stand-in refuses what real qpidd refuses
+        bad = self.path('bad.conf')
+        with open(bad, 'w') as f:
+            f.write('log-enable=none\n')
+        error = self.assertRaises(exceptions.ConfigError,
+                                  config.parse_qpidd_conf, bad)
+        self.assertIn('Invalid log level name: none', str(error))
 
     def test_custom_sasl_locations(self):
         creds = self.path('elsewhere/creds')
