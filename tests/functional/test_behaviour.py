@@ -19,7 +19,11 @@ is removed.  Real rows skip with a reason where the daemons are absent
 
 import pytest
 from proton import Data
+from proton import Described
+from proton import Message
+from proton import symbol
 from proton import Terminus
+from proton import ulong
 from proton.reactor import Copy
 from proton.reactor import DurableSubscription
 from proton.reactor import Selector
@@ -37,6 +41,9 @@ BROKERS = ('FakeBroker', 'broker-standin', 'qpidd')
 FAKES = ('FakeRouter', 'router-standin', 'FakeBroker', 'broker-standin')
 
 ANYCAST = 'openstack.org/om/rpc/anycast'
+#: delivery states of AMQP 1.0 transactions (section 4.5)
+DECLARED = 0x33
+TRANSACTIONAL_STATE = 0x34
 
 #: scenario -> why the fakes (in-process and stand-in) still differ
 ROUTER_DIFFERENCES = {
@@ -46,8 +53,6 @@ BROKER_DIFFERENCES = {
                            'when the client asks (qpidd mirrors the '
                            'client\'s); needs a connection-open hook in '
                            'the engine',
-    'transactions': 'FakeBroker has no transaction coordinator (qpidd '
-                    'supports local transactions)',
 }
 
 
@@ -116,10 +121,12 @@ def _offered(client):
     return [str(c) for c in caps or ()]
 
 
-def _coordinator(clients, client):
-    """Attach a sender to a transaction coordinator; return its link."""
-    session = client.connection.session()
-    session.open()
+def _coordinator(clients, client, session=None):
+    """Attach a sender to a transaction coordinator (in ``session``, or a
+    new one); return its link."""
+    if session is None:
+        session = client.connection.session()
+        session.open()
     link = session.sender(unique('txn-ctrl'))
     link.target.type = Terminus.COORDINATOR
     caps = link.target.capabilities
@@ -423,3 +430,97 @@ def test_broker_accepts_a_coordinator(backend, clients):
     link = _coordinator(clients, client)
     assert link.remote_condition is None
     assert link.credit > 0
+
+
+def _control(clients, link, descriptor, value):
+    """Send a declare/discharge on a coordinator link; return its
+    delivery once the broker answered."""
+    delivery = link.send(Message(body=Described(symbol(descriptor), value)))
+    clients.wait(lambda: delivery.remote_state, what=descriptor)
+    return delivery
+
+
+def _declare(clients, link):
+    delivery = _control(clients, link, 'amqp:declare:list', [None])
+    assert delivery.remote_state == DECLARED
+    return delivery.remote.data[0]
+
+
+def _in_txn(delivery, txn, outcome=None):
+    delivery.local.data = [txn] if outcome is None else \
+        [txn, Described(ulong(outcome), [])]
+    delivery.update(TRANSACTIONAL_STATE)
+
+
+@pytest.mark.parametrize('backend', broker_rows('transactions'),
+                         indirect=True)
+def test_broker_transactional_sends(backend, clients):
+    """Messages sent in a transaction are queued on commit only; a
+    rollback discards them."""
+    address = unique('exclusive')
+    client = clients.connect(_url(backend))
+    sender = client.sender(address)
+    # qpidd scopes a transaction to the coordinator's session
+    ctrl = _coordinator(clients, client, sender.link.session)
+    consumer = clients.connect(_url(backend)).receiver(address, credit=10)
+    for body, fail in (('committed', False), ('rolled back', True)):
+        txn = _declare(clients, ctrl)
+        clients.wait(lambda: sender.credit > 0, what='credit')
+        # The state goes before the message, so the transfer carries it.
+        delivery = sender.link.delivery(unique('tag'))
+        _in_txn(delivery, txn)
+        sender.link.send(Message(body=body).encode())
+        sender.link.advance()
+        client.sync()
+        consumer.client.sync()
+        assert body not in consumer.bodies
+        done = _control(clients, ctrl, 'amqp:discharge:list', [txn, fail])
+        assert done.remote_state == ACCEPTED
+    sender.send('marker')
+    clients.wait(lambda: 'marker' in consumer.bodies, what='marker')
+    assert consumer.bodies == ['committed', 'marker']
+
+
+@pytest.mark.parametrize('backend', broker_rows('transactions'),
+                         indirect=True)
+def test_broker_transactional_acquisitions(backend, clients):
+    """A message accepted in a transaction is gone on commit; on
+    rollback it is back in the queue for the next consumer."""
+    address = unique('exclusive')
+    client = clients.connect(_url(backend))
+    sender = client.sender(address)
+    for body in ('kept', 'consumed'):
+        sender.send(body)
+    client.sync()
+    receiver = client.receiver(address, credit=2)
+    ctrl = _coordinator(clients, client, receiver.link.session)
+    clients.wait(lambda: len(receiver.received) == 2, what='both')
+    for item, fail in zip(receiver.received, (True, False)):
+        txn = _declare(clients, ctrl)
+        _in_txn(item.delivery, txn, ACCEPTED)
+        item.delivery.settle()
+        done = _control(clients, ctrl, 'amqp:discharge:list', [txn, fail])
+        assert done.remote_state == ACCEPTED
+    other = clients.connect(_url(backend)).receiver(address, credit=10)
+    clients.wait(lambda: other.received, what='the rolled back one')
+    other.client.sync()
+    assert other.bodies == ['kept']
+    # An undischarged transaction is rolled back when its controller's
+    # connection goes.  (``last`` keeps the queue: qpidd deletes a
+    # pattern-made queue with its last subscriber.)
+    last = clients.connect(_url(backend)).receiver(address, credit=0)
+    other.close()
+    doomed = clients.connect(_url(backend))
+    taker = doomed.receiver(address, credit=1)
+    txn = _declare(clients, _coordinator(clients, doomed,
+                                         taker.link.session))
+    sender.send('again')
+    clients.wait(lambda: taker.received, what='one more')
+    _in_txn(taker.received[0].delivery, txn, ACCEPTED)
+    taker.received[0].delivery.settle()
+    doomed.sync()
+    doomed.close()
+    last.flow(10)
+    clients.wait(lambda: len(last.received) == 2, what='redelivery')
+    # 'kept' too: ``other`` left it unsettled when it detached
+    assert last.bodies == ['kept', 'again']
