@@ -466,8 +466,8 @@ class Connections:
                     data = link.recv(delivery.pending)
                     link.advance()
                     # Decoded, not the bytes: qpidd re-encodes messages in
-                    # transit (a data section comes back as an amqp-value
-                    # of binary, and with a header).
+                    # transit (its header states durable, priority 4 and
+                    # first-acquirer explicitly).
                     if _address_and_body(data) != self._expect.get(link):
                         self.misrouted += 1
                     delivery.update(_ACCEPTED)
