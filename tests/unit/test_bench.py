@@ -176,4 +176,6 @@ class TestConnectionsCheck(testtools.TestCase):
         self.assertNotEqual(sent, data)
         self.assertEqual(clients._address_and_body(sent),
                          clients._address_and_body(data))
-        self.assertIsNone(clients._address_and_body(b'\x00garbage'))
+        for garbage in (b'\x00garbage', b'\xff'):
+            self.assertNotEqual(clients._address_and_body(sent),
+                                clients._address_and_body(garbage))
