@@ -483,6 +483,25 @@ def test_broker_transactional_sends(backend, clients):
 
 @pytest.mark.parametrize('backend', broker_rows('transactions'),
                          indirect=True)
+def test_broker_transaction_belongs_to_its_session(backend, clients):
+    """A transfer naming a transaction of another session is an ordinary
+    message: queued at once."""
+    address = unique('exclusive')
+    client = clients.connect(_url(backend))
+    txn = _declare(clients, _coordinator(clients, client))
+    sender = client.sender(address)
+    consumer = clients.connect(_url(backend)).receiver(address, credit=10)
+    clients.wait(lambda: sender.credit > 0, what='credit')
+    delivery = sender.link.delivery(unique('tag'))
+    _in_txn(delivery, txn)
+    sender.link.send(Message(body='at once').encode())
+    sender.link.advance()
+    clients.wait(lambda: consumer.received, what='the message')
+    assert consumer.bodies == ['at once']
+
+
+@pytest.mark.parametrize('backend', broker_rows('transactions'),
+                         indirect=True)
 def test_broker_transactional_acquisitions(backend, clients):
     """A message accepted in a transaction is gone on commit; on
     rollback it is back in the queue for the next consumer."""
