@@ -543,3 +543,10 @@ def test_broker_transactional_acquisitions(backend, clients):
     clients.wait(lambda: len(last.received) == 2, what='redelivery')
     # 'kept' too: ``other`` left it unsettled when it detached
     assert last.bodies == ['kept', 'again']
+
+
+def test_router_credit_option_is_checked():
+    """A misspelt credit model is a clear error, not a silent default."""
+    from amqp1_fixtures import exceptions
+    with pytest.raises(exceptions.ConfigError, match="credit must be"):
+        FakeRouter(credit='consumer')
