@@ -8,14 +8,18 @@
 # Usage: tools/oslo-functional.sh [--daemons] [MODE...]
 #   MODE      qpid, qpid-dual, qpid-hybrid (default: all three), or
 #             router / broker alone
-#   --daemons router and broker as processes (qdrouterd/qpidd when
-#             installed, the stand-in otherwise) instead of in-process fakes
+#   --daemons router and broker as processes instead of in-process fakes:
+#             the real qdrouterd/qpidd when found (AMQP1_QDROUTERD and
+#             AMQP1_QPIDD, the bundle ../shared/realqpid beside the checkout,
+#             or PATH; then --require-real: no silent fall-back), the
+#             stand-ins otherwise
 # Environment:
 #   PYTHON                 interpreter with oslo.messaging and amqp1_fixtures
 #                          (default: python3 on PATH)
 #   AMQP1_OSLO_TIMEOUT     seconds allowed per mode (default 1800)
 #   AMQP1_OSLO_PYTEST_ARGS extra pytest arguments (word-split)
 #
+# Says which daemons ran and counts their launches per mode (stderr).
 # Prints one count line per mode and, last, the totals:
 #   oslo-functional: 54 passed, 0 failed, 9 skipped
 # Exits non-zero if any run fails.
@@ -40,7 +44,7 @@ modes=()
 for arg in "$@"; do
     case "$arg" in
         --daemons) run_opts+=("--daemons") ;;
-        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) _die "unknown option $arg" ;;
         *) modes+=("$arg") ;;
     esac
@@ -77,6 +81,39 @@ fi
 
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/oslo-functional.XXXXXX") || _die "mktemp failed"
 trap 'rm -rf "$workdir"' EXIT
+
+# Each daemon fixture appends "<impl> <kind>" here (amqp1_fixtures.daemons).
+export AMQP1_LAUNCH_LOG="$workdir/launches"
+: > "$AMQP1_LAUNCH_LOG"
+
+# "N qdrouterd, N qpidd, N stand-in" launches in the log so far.
+function _launches {
+    local q=0 p=0 s=0 impl rest
+    while read -r impl rest; do
+        case "$impl" in
+            qdrouterd) q=$((q + 1)) ;;
+            qpidd) p=$((p + 1)) ;;
+            standin) s=$((s + 1)) ;;
+        esac
+    done < "$AMQP1_LAUNCH_LOG"
+    echo "$q real qdrouterd, $p real qpidd, $s stand-in"
+}
+
+if [[ ${#run_opts[@]} -gt 0 ]]; then
+    bundle=$(cd "$(dirname "$0")/.." && pwd)/../shared/realqpid
+    if [[ -z "${AMQP1_QDROUTERD:-}" && -x "$bundle/bin/qdrouterd" ]]; then
+        export AMQP1_QDROUTERD="$bundle/bin/qdrouterd"
+        export AMQP1_QPIDD="$bundle/bin/qpidd"
+    fi
+    qdr=${AMQP1_QDROUTERD:-$(command -v qdrouterd || true)}
+    qpd=${AMQP1_QPIDD:-$(command -v qpidd || true)}
+    if [[ -n "$qdr" && -n "$qpd" ]]; then
+        run_opts+=("--require-real")
+        _say "daemons: real qdrouterd $qdr, real qpidd $qpd"
+    else
+        _say "daemons: real qdrouterd/qpidd not found, the stand-ins run"
+    fi
+fi
 
 # Counts of a junit XML report: "passed failed skipped" (errors count as
 # failed); nothing when the report is missing or unreadable.
@@ -123,10 +160,12 @@ for mode in "${modes[@]}"; do
         status=1
     fi
     _say "$mode: $passed passed, $failed failed, $skipped skipped (exit status $rc)"
+    _say "$mode: daemon launches so far: $(_launches)"
     total_passed=$((total_passed + passed))
     total_failed=$((total_failed + failed))
     total_skipped=$((total_skipped + skipped))
 done
 
+_say "daemon launches: $(_launches)"
 echo "$PROG: $total_passed passed, $total_failed failed, $total_skipped skipped"
 exit $status

@@ -9,6 +9,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash tools/test-setup.sh
+# The real qdrouterd and qpidd, where CI puts them beside the checkout:
+# the fixtures, the tests and oslo-functional.sh's --daemons run then use
+# them (tox passes AMQP1_*; the tests count real launches in their summary).
+if [[ -x ../shared/realqpid/bin/qdrouterd ]]; then
+    realqpid=$(cd ../shared/realqpid && pwd)
+    export AMQP1_QDROUTERD=$realqpid/bin/qdrouterd
+    export AMQP1_QPIDD=$realqpid/bin/qpidd
+    echo "run-tests: real daemons from $realqpid" >&2
+else
+    echo "run-tests: no ../shared/realqpid: real-daemon tests will skip" >&2
+fi
 python3 -m pip install -q --disable-pip-version-check 'tox>=4.0'
 
 python3 -m tox -e pep8,bashate,shell,oslo-functional,driver

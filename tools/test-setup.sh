@@ -1,20 +1,30 @@
 #!/bin/bash
 # Install the distribution packages listed in bindep.txt with the "test"
-# profile, as OpenStack's CI jobs do before running tox; they include what
-# building python-qpid-proton with TLS needs (profile "compile", tagged
-# "test" too).  Idempotent: does nothing when every package is installed.
+# profile, as OpenStack's CI jobs do before running tox (they include what
+# building python-qpid-proton with TLS needs: profile "compile", tagged
+# "test" too), and with the "realqpid" profile when the real
+# qdrouterd/qpidd bundle is beside the checkout (../shared/realqpid).
+# Idempotent: does nothing when every package is already installed.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+
+profiles=(test)
+if [[ -d "$top/../shared/realqpid" ]]; then
+    profiles+=(realqpid)
+fi
 
 packages=()
 while read -r name rest; do
     case "$name" in
         ''|'#'*) continue ;;
     esac
-    if [[ "$rest" == *test* && "$rest" == *dpkg* ]]; then
-        packages+=("$name")
-    fi
+    for profile in "${profiles[@]}"; do
+        if [[ "$rest" == *"$profile"* && "$rest" == *dpkg* ]]; then
+            packages+=("$name")
+            break
+        fi
+    done
 done < "$top/bindep.txt"
 
 missing=()

@@ -217,15 +217,16 @@ class Client(Handler):
 
     # --- links ----------------------------------------------------------
 
-    def sender(self, address, presettled=False, wait=True):
+    def sender(self, address, presettled=False, wait=True, options=()):
         """Attach a sending link.
 
         :param address: the target address; ``None`` for an anonymous
             (relay) link.
         :param presettled: send pre-settled (at-most-once).
         :param wait: return once the peer answered the attach.
+        :param options: more :class:`proton.reactor.LinkOption` objects.
         """
-        options = [AtMostOnce()] if presettled else None
+        options = ([AtMostOnce()] if presettled else []) + list(options)
         link = self.clients.container.create_sender(
             self.connection, address, options=options)
         sender = Sender(self, link)
@@ -235,7 +236,7 @@ class Client(Handler):
         return sender
 
     def receiver(self, address=None, credit=0, dynamic=False,
-                 presettled=False, wait=True):
+                 presettled=False, wait=True, options=(), name=None):
         """Attach a receiving link.
 
         :param address: the source address.
@@ -243,10 +244,14 @@ class Client(Handler):
         :param dynamic: ask the peer to assign the address.
         :param presettled: ask for pre-settled (at-most-once) delivery.
         :param wait: return once the peer answered the attach.
+        :param options: more :class:`proton.reactor.LinkOption` objects
+            (``Copy()`` to browse, ``Selector(...)``...).
+        :param name: the link name (default: a random one).
         """
-        options = [AtMostOnce()] if presettled else None
+        options = ([AtMostOnce()] if presettled else []) + list(options)
         link = self.clients.container.create_receiver(
-            self.connection, address, dynamic=dynamic, options=options)
+            self.connection, address, dynamic=dynamic, options=options,
+            name=name)
         receiver = Receiver(self, link)
         self._receivers[link] = receiver
         if credit:

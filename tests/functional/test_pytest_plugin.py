@@ -1,10 +1,9 @@
 """The pytest plugin, exercised by inner pytest runs (pytester)."""
 
-import shutil
-
 import pytest
 
 from amqp1_fixtures import rabbitmq
+from tests import realqpid
 
 pytest_plugins = ['pytester']
 
@@ -75,14 +74,21 @@ def test_bad_mode_is_an_error(pytester):
     result.stdout.fnmatch_lines(['*valid modes: qpid, qpid-dual*'])
 
 
-def test_daemons_option_and_failure_report(pytester):
+def hide_real_daemons(monkeypatch):
+    """The stand-in's own tests: no real daemon findable."""
+    env = realqpid.without_real_daemons()
+    for var in realqpid.ENV.values():
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv('PATH', env['PATH'])
+
+
+def test_daemons_option_and_failure_report(pytester, monkeypatch):
     pytester.makepyfile('''
         def test_fails(amqp1_router):
             assert amqp1_router.impl == 'standin'
             assert False, 'on purpose'
     ''')
-    if shutil.which('qdrouterd'):
-        pytest.skip('qdrouterd is installed; the stand-in is not used')
+    hide_real_daemons(monkeypatch)
     result = run(pytester, '--amqp1-daemons')
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
@@ -93,9 +99,8 @@ def test_daemons_option_and_failure_report(pytester):
     ])
 
 
-def test_require_real_skips(pytester):
-    if shutil.which('qdrouterd'):
-        pytest.skip('qdrouterd is installed')
+def test_require_real_skips(pytester, monkeypatch):
+    hide_real_daemons(monkeypatch)
     pytester.makeini('''
         [pytest]
         amqp1_daemons = true
@@ -126,3 +131,21 @@ def test_hybrid_reuses_the_session_rabbitmq(pytester):
             assert len(seen) == 1
     ''')
     run(pytester).assert_outcomes(passed=2)
+
+
+@pytest.mark.parametrize('real', ['qdrouterd', 'qpidd'])
+def test_real_daemons(pytester, real):
+    """--amqp1-daemons --amqp1-require-real: the real daemons (CI)."""
+    if not realqpid.find(real):
+        pytest.skip(realqpid.absent_reason(real))
+    kind = 'router' if real == 'qdrouterd' else 'broker'
+    pytester.makepyfile('''
+        from amqp1_fixtures import ports
+
+        def test_backend(amqp1_{kind}):
+            assert amqp1_{kind}.impl == '{real}'
+            assert ports.accepts_connections('127.0.0.1',
+                                             amqp1_{kind}.port)
+    '''.format(kind=kind, real=real))
+    run(pytester, '--amqp1-daemons',
+        '--amqp1-require-real').assert_outcomes(passed=1)

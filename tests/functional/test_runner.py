@@ -11,6 +11,7 @@ import time
 import testtools
 
 from amqp1_fixtures import ports
+from tests import realqpid
 
 RUN = [sys.executable, '-m', 'amqp1_fixtures.cli', 'run']
 PREFIX = 'amqp1-fixtures run: '
@@ -160,3 +161,24 @@ class TestRun(testtools.TestCase):
         self.assertLess(time.monotonic() - start, 30)
         proc.stdout.close()
         proc.stderr.close()
+
+
+class TestRunRealDaemons(testtools.TestCase):
+    """``run --daemons --require-real`` starts the real qdrouterd and qpidd
+    (CI's bundle; skipped where absent)."""
+
+    def test_qpid_dual_real_daemons(self):
+        for name in ('qdrouterd', 'qpidd'):
+            if not realqpid.find(name):
+                self.skipTest(realqpid.absent_reason(name))
+        result = run('qpid-dual', '--daemons', '--require-real', '--user',
+                     'stackqpid', '--', sys.executable, '-c', SHOW_ENV, '0')
+        self.assertEqual(0, result.returncode, result.stderr)
+        self.assertRegex(result.stderr, r'RPC: amqp://stackqpid:\*\*\*@'
+                         r'127\.0\.0\.1:\d+/ \(qdrouterd pid \d+\)')
+        self.assertRegex(result.stderr, r'notifications: amqp://\S+ '
+                         r'\(qpidd pid \d+\)')
+        env = dict(line.split('=', 1) for line in result.stdout.split())
+        port = int(env['RPC_TRANSPORT_URL'].rsplit(':', 1)[1].strip('/'))
+        # stopped with the command
+        self.assertFalse(ports.accepts_connections('127.0.0.1', port))

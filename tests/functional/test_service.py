@@ -10,6 +10,7 @@ import testtools
 from amqp1_fixtures import rabbitmq
 from amqp1_fixtures import service
 from tests.functional import messaging
+from tests import realqpid
 
 
 class ServiceRoundTrip:
@@ -17,6 +18,8 @@ class ServiceRoundTrip:
 
     mode = None
     daemons = False
+    #: with ``daemons``: only the real qdrouterd/qpidd (skip if absent)
+    require_real = False
     users = None
 
     def setUp(self):
@@ -24,8 +27,19 @@ class ServiceRoundTrip:
         if (service.LAYOUT[self.mode][1] == 'rabbitmq'
                 and not rabbitmq.find_rabbitmq_server()):
             self.skipTest('rabbitmq-server is not installed')
+        if self.require_real:
+            for kind in service.LAYOUT[self.mode]:
+                name = {'router': 'qdrouterd', 'broker': 'qpidd'}.get(kind)
+                if name and not realqpid.find(name):
+                    self.skipTest(realqpid.absent_reason(name))
         self.service = self.useFixture(service.Amqp1Service(
-            self.mode, daemons=self.daemons, users=self.users))
+            self.mode, daemons=self.daemons, require_real=self.require_real,
+            users=self.users))
+        if self.require_real:
+            for backend in (self.service.rpc_backend,
+                            self.service.notify_backend):
+                self.assertIn(getattr(backend, 'impl', 'rabbitmq'),
+                              ('qdrouterd', 'qpidd', 'rabbitmq'))
         self.conf = messaging.make_conf()
         # The helper under test: no URL is passed to oslo.messaging below.
         self.service.configure(self.conf, default_reply_timeout=10)
@@ -91,6 +105,23 @@ class TestQpidDualFakes(ServiceRoundTrip, testtools.TestCase):
 
 class TestQpidHybridFakes(ServiceRoundTrip, testtools.TestCase):
     mode = 'qpid-hybrid'
+
+
+class TestQpidRealDaemons(ServiceRoundTrip, testtools.TestCase):
+    mode = 'qpid'
+    daemons = require_real = True
+    users = {'stackqpid': 'secret:qpid'}
+
+
+class TestQpidDualRealDaemons(ServiceRoundTrip, testtools.TestCase):
+    mode = 'qpid-dual'
+    daemons = require_real = True
+    users = {'stackqpid': 'secret:qpid'}
+
+
+class TestQpidHybridRealDaemons(ServiceRoundTrip, testtools.TestCase):
+    mode = 'qpid-hybrid'
+    daemons = require_real = True
 
 
 class TestExternalOverFakes(testtools.TestCase):

@@ -55,7 +55,8 @@ for mode in qpid qpid-dual qpid-hybrid; do
             realm="-u QPID "
             conf=$SANDBOX/etc/qpid/qpidd.conf
         else
-            realm=""
+            realm=$(hostname -f 2>/dev/null || hostname)
+            realm="-u ${realm,,} "
             conf=$SANDBOX/etc/qpid-dispatch/qdrouterd.conf
         fi
         is "$(calls "^saslpasswd2 .*$daemon.sasldb")" \

@@ -65,7 +65,7 @@ for mode in qpid qpid-dual qpid-hybrid external; do
             "$mode: the nine oslo.messaging address prefixes"
         like "$conf" "prefix: openstack.org/om/rpc/anycast
     distribution: balanced" "$mode: anycast RPC is balanced"
-        like "$conf" "saslConfigPath: $SANDBOX/etc/sasl2
+        like "$conf" "saslConfigDir: $SANDBOX/etc/sasl2
     saslConfigName: qdrouterd" "$mode: the router reads the SASL config"
         like "$conf" "outputFile: $SANDBOX/logs/qdrouterd.log" \
             "$mode: the router logs to LOGDIR"

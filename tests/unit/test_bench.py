@@ -155,3 +155,27 @@ class TestReport(testtools.TestCase):
         self.assertIn('PASS', report)
         self.assertIn('it keeps nothing', report)
         self.assertIn('RSS per stored 100-byte message', report)
+
+
+class TestConnectionsCheck(testtools.TestCase):
+    """The connections test compares what a message says, not its bytes:
+    qpidd re-encodes in transit (its header states durable, priority 4
+    and first-acquirer explicitly)."""
+
+    def test_reencoded_message_matches(self):
+        from proton import Message
+        spec = importlib.util.spec_from_file_location(
+            'amqp1_bench_clients', os.path.join(os.path.dirname(BENCH_PATH),
+                                                'clients.py'))
+        clients = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(clients)
+        sent = clients.encode_message('exclusive/c-1', 16)
+        reencoded = Message(address='exclusive/c-1', body=b'x' * 16,
+                            durable=False, priority=4, first_acquirer=True)
+        data = reencoded.encode()
+        self.assertNotEqual(sent, data)
+        self.assertEqual(clients._address_and_body(sent),
+                         clients._address_and_body(data))
+        for garbage in (b'\x00garbage', b'\xff'):
+            self.assertNotEqual(clients._address_and_body(sent),
+                                clients._address_and_body(garbage))

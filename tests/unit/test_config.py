@@ -800,13 +800,61 @@ class TestRender(ConfigTestCase):
         tls = TlsConfig('/c.pem', '/k.pem', password='pw')
         path = config.render_qdrouterd_conf(
             self.path('qdrouterd.conf'), tls=tls, users={'a': 'b'})
-        self.assertEqual(0o600, self.mode(path))
         self.assertEqual(0o600, self.mode(
             self.path('sasl2/qdrouterd.credentials')))
         self.assertEqual(0o700, self.mode(self.path('sasl2')))
-        # without a key password the router config holds no secret
-        path = config.render_qdrouterd_conf(self.path('open.conf'))
+        # the key password is in a file of its own; the config names it
+        pw_file = self.path('qdrouterd.conf.tls-password')
+        self.assertEqual(0o600, self.mode(pw_file))
+        self.assertEqual('pw\n', open(pw_file).read())
+        text = open(path).read()
+        self.assertIn('password: file:%s\n' % pw_file, text)
+        self.assertNotIn('pass:', text)
         self.assertEqual(0o644, self.mode(path))
+
+    def test_router_uses_current_attribute_names(self):
+        text = open(config.render_qdrouterd_conf(
+            self.path('qdrouterd.conf'), users={'a': 'b'})).read()
+        self.assertIn('saslConfigDir: ', text)
+        self.assertNotIn('saslConfigPath', text)
+
+    def test_router_verify_client_offers_external(self):
+        tls = TlsConfig('/c.pem', '/k.pem', ca_file='/ca.pem',
+                        verify_client=True)
+        for users, mechs in ((None, 'EXTERNAL'),
+                             ({'a': 'b'}, 'EXTERNAL PLAIN')):
+            path = config.render_qdrouterd_conf(
+                self.path('qdrouterd.conf'), tls=tls, users=users)
+            text = open(path).read()
+            self.assertIn('saslMechanisms: %s\n' % mechs, text)
+            self.assertIn('authenticatePeer: yes', text)
+            # the stand-in reads it back as "client certificate required"
+            got = config.parse_qdrouterd_conf(path)
+            self.assertTrue(got.tls.verify_client)
+            self.assertEqual(['PLAIN'] if users else ['ANONYMOUS'],
+                             got.sasl_mechanisms)
+        self.assertRaises(exceptions.ConfigError,
+                          config.render_qdrouterd_conf,
+                          self.path('x.conf'),
+                          tls=TlsConfig('/c', '/k', verify_client=True))
+
+    def test_broker_log_none_is_no_output(self):
+        # real qpidd: "Invalid log level name: none"
+        path = config.render_qpidd_conf(self.path('qpidd.conf'),
+                                        log_level=config.LOG_NONE)
+        lines = open(path).read().splitlines()
+        self.assertNotIn('log-enable=none', lines)
+        self.assertIn('log-to-stderr=no', lines)
+        got = config.parse_qpidd_conf(path)
+        self.assertFalse(got.log_to_stderr)
+        self.assertIsNone(got.log_file)
+        # and the stand-in refuses what real qpidd refuses
+        bad = self.path('bad.conf')
+        with open(bad, 'w') as f:
+            f.write('log-enable=none\n')
+        error = self.assertRaises(exceptions.ConfigError,
+                                  config.parse_qpidd_conf, bad)
+        self.assertIn('Invalid log level name: none', str(error))
 
     def test_custom_sasl_locations(self):
         creds = self.path('elsewhere/creds')
