@@ -293,7 +293,8 @@ class TestParseQdrouterd(ConfigTestCase):
             sasl_mechanisms=['PLAIN'],
             tls=TlsConfig('/c.pem', '/k.pem', password='kp',
                           ca_file='/ca.pem'),
-            idle_timeout=0.0, max_connections=None, container_id='Router.A',
+            idle_timeout=0.0, max_connections=None, handshake_timeout=10.0,
+            container_id='Router.A',
             addresses=[('unicast', 'closest'), ('broadcast', 'multicast')],
             router_id='Router.A'), settings.kwargs())
         self.assertEqual('/var/log/qdr.log', settings.log_file)
@@ -310,7 +311,8 @@ class TestParseQdrouterd(ConfigTestCase):
         self.assertEqual(dict(
             host='127.0.0.1', port=5672, users=None,
             sasl_mechanisms=['ANONYMOUS'], tls=None, idle_timeout=16.0,
-            max_connections=None, container_id=None, addresses=None,
+            max_connections=None, handshake_timeout=10.0,
+            container_id=None, addresses=None,
             router_id=None), settings.kwargs())
         self.assertEqual(logging.INFO, settings.log_level)
         self.assertTrue(settings.log_to_stderr)
@@ -620,7 +622,7 @@ class TestParseQpidd(ConfigTestCase):
         self.assertEqual(dict(
             host='127.0.0.2', port=0, users={'stack': 'secret'},
             sasl_mechanisms=['PLAIN'], tls=None, idle_timeout=0.0,
-            max_connections=10, container_id=None,
+            max_connections=10, handshake_timeout=10.0, container_id=None,
             queue_patterns=['exclusive', 'unicast'],
             topic_patterns=['broadcast'], max_queue_depth=None,
             redelivery_limit=None, data_dir='/var/lib/qpidd'),
@@ -636,7 +638,8 @@ class TestParseQpidd(ConfigTestCase):
         self.assertEqual(dict(
             host='127.0.0.1', port=5672, users=None,
             sasl_mechanisms=['ANONYMOUS'], tls=None, idle_timeout=0.0,
-            max_connections=None, container_id=None, queue_patterns=None,
+            max_connections=None, handshake_timeout=10.0,
+            container_id=None, queue_patterns=None,
             topic_patterns=None, max_queue_depth=None,
             redelivery_limit=None, data_dir=None), settings.kwargs())
         self.assertEqual(logging.INFO, settings.log_level)
@@ -787,6 +790,7 @@ class TestRender(ConfigTestCase):
                 tls=kw.get('tls'),
                 idle_timeout=float(kw.get('idle_timeout', 16)),
                 max_connections=None,
+                handshake_timeout=10.0,
                 container_id=kw.get('router_id', 'Router.A'),
                 addresses=kw.get('addresses', list(config.ROUTER_ADDRESSES)),
                 router_id=kw.get('router_id', 'Router.A'))
@@ -865,6 +869,7 @@ class TestRender(ConfigTestCase):
                     'ANONYMOUS'],
                 tls=None, idle_timeout=0.0,
                 max_connections=kw.get('max_connections'),
+                handshake_timeout=10.0,
                 container_id=None,
                 queue_patterns=kw.get('queue_patterns',
                                       list(config.BROKER_QUEUE_PATTERNS)),
@@ -993,3 +998,25 @@ class TestDevstackPluginFiles(ConfigTestCase):
             """)
         self.assertConfigError(lambda: config.parse_qpidd_conf(path), path,
                                1, 'acl-file', 'enforces no ACL')
+
+
+class HandshakeTimeoutTest(testtools.TestCase):
+    """qpidd's max-negotiate-time and qdrouterd's
+    initialHandshakeTimeoutSeconds set the engine's handshake_timeout."""
+
+    def conf(self, name, text):
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path, name)
+        with open(path, 'w') as f:
+            f.write(text)
+        return path
+
+    def test_qpidd_max_negotiate_time_is_in_milliseconds(self):
+        settings = config.parse_qpidd_conf(self.conf(
+            'qpidd.conf', 'auth=no\nmax-negotiate-time=2500\n'))
+        self.assertEqual(2.5, settings.kwargs()['handshake_timeout'])
+
+    def test_qdrouterd_initial_handshake_timeout(self):
+        settings = config.parse_qdrouterd_conf(self.conf(
+            'qdrouterd.conf',
+            'listener {\n    initialHandshakeTimeoutSeconds: 3\n}\n'))
+        self.assertEqual(3.0, settings.kwargs()['handshake_timeout'])
