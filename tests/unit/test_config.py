@@ -556,8 +556,9 @@ class TestParseQdrouterd(ConfigTestCase):
         os.chmod(self.path('users'), 0o644)
         path = self.conf('router {\n  saslConfigDir: %s\n}\nlistener {\n'
                          '  authenticatePeer: yes\n}\n' % sasl_dir)
+        # the config line that leads to the credentials file is named
         self.assertConfigError(lambda: config.parse_qdrouterd_conf(path),
-                               self.path('users'), None, None,
+                               path, 2, 'saslConfigDir',
                                'has mode 0644')
         self.write('sasl2/qdrouterd.conf', 'mech_list: PLAIN\n')
         self.assertConfigError(lambda: config.parse_qdrouterd_conf(path),
@@ -741,8 +742,8 @@ class TestParseQpidd(ConfigTestCase):
             f.write(b'\x00' * 12 + b'\x61\x15\x06\x00' + b'\x00' * 64)
         self.write('sasl2/qpidd.conf', 'sasldb_path: %s\n' % db)
         path = self.conf('sasl-config=%s\n' % self.path('sasl2'))
-        self.assertConfigError(lambda: config.parse_qpidd_conf(path), db,
-                               None, None, SASLDB_MESSAGE)
+        self.assertConfigError(lambda: config.parse_qpidd_conf(path), path,
+                               1, 'sasl-config', SASLDB_MESSAGE)
 
 
 # ---------------------------------------------------------------------------
@@ -1020,3 +1021,83 @@ class HandshakeTimeoutTest(testtools.TestCase):
             'qdrouterd.conf',
             'listener {\n    initialHandshakeTimeoutSeconds: 3\n}\n'))
         self.assertEqual(3.0, settings.kwargs()['handshake_timeout'])
+
+
+class StartupErrorTest(testtools.TestCase):
+    """Issue 10, finding 10: startup errors name file, line and option."""
+
+    def setUp(self):
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+
+    def conf(self, name, text):
+        path = os.path.join(self.dir, name)
+        with open(path, 'w') as f:
+            f.write(textwrap.dedent(text))
+        return path
+
+    def assertNames(self, func, path, line, option, text):
+        err = self.assertRaises(exceptions.ConfigError, func)
+        self.assertEqual((path, line, option),
+                         (err.path, err.line, err.option), str(err))
+        self.assertIn(text, str(err))
+
+    def test_unresolvable_listener_host(self):
+        path = self.conf('qdrouterd.conf', """\
+            listener {
+                port: 0
+                host: no-such-host.invalid
+            }
+            """)
+        self.assertNames(lambda: config.parse_qdrouterd_conf(path), path, 3,
+                         'host', 'cannot resolve')
+
+    def test_unresolvable_interface(self):
+        path = self.conf('qpidd.conf',
+                         'auth=no\ninterface=no-such-host.invalid\n')
+        self.assertNames(lambda: config.parse_qpidd_conf(path), path, 2,
+                         'interface', 'cannot resolve')
+
+    def test_unterminated_quote(self):
+        path = self.conf('qpidd.conf', 'auth=no\ninterface="127.0.0.1\n')
+        self.assertNames(lambda: config.parse_qpidd_conf(path), path, 2,
+                         'interface', 'unterminated quote')
+
+    def test_data_dir_that_is_a_file(self):
+        data = self.conf('data', 'not a directory\n')
+        path = self.conf('qpidd.conf', 'auth=no\ndata-dir=%s\n' % data)
+        self.assertNames(lambda: config.parse_qpidd_conf(path), path, 2,
+                         'data-dir', 'is not a directory')
+
+    def test_missing_cert_file(self):
+        path = self.conf('qdrouterd.conf', """\
+            sslProfile {
+                name: p
+                certFile: %s/missing.pem
+                privateKeyFile: %s/missing.key
+            }
+            listener {
+                sslProfile: p
+            }
+            """ % (self.dir, self.dir))
+        settings = config.parse_qdrouterd_conf(path)
+        self.assertNames(settings.check_files, path, 3, 'certFile',
+                         'no such file')
+
+    def test_missing_log_directory(self):
+        log = os.path.join(self.dir, 'nowhere', 'qdrouterd.log')
+        path = self.conf('qdrouterd.conf', """\
+            listener {
+            }
+            log {
+                module: DEFAULT
+                outputFile: %s
+            }
+            """ % log)
+        settings = config.parse_qdrouterd_conf(path)
+        self.assertNames(settings.check_files, path, 5, 'outputFile',
+                         'does not exist')
+        path = self.conf('qpidd.conf', 'auth=no\nlog-to-file=%s\n' % log)
+        settings = config.parse_qpidd_conf(path)
+        self.assertNames(settings.check_files, path, 2, 'log-to-file',
+                         'does not exist')
