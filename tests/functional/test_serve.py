@@ -9,11 +9,13 @@ with a signal.
 import importlib.util
 import os
 import queue
+import resource
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 
 import fixtures
 import testtools
@@ -33,13 +35,13 @@ def _has_broker():
 class ServeProcess:
     """A running ``serve`` subprocess and the lines of its stderr."""
 
-    def __init__(self, kind, conf, python=sys.executable):
+    def __init__(self, kind, conf, python=sys.executable, preexec_fn=None):
         self.kind = kind
         self.proc = subprocess.Popen(
             [python, '-m', 'amqp1_fixtures.cli', 'serve', kind,
              '--config' if kind == 'broker' else '-c', conf],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, text=True)
+            stderr=subprocess.PIPE, text=True, preexec_fn=preexec_fn)
         self.stderr = []
         self._lines = queue.Queue()
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -94,9 +96,9 @@ class ServeTestCase(testtools.TestCase):
     def path(self, name):
         return os.path.join(self.dir, name)
 
-    def start(self, kind, conf, python=sys.executable):
-        """Start ``serve`` under ``python``; attach config and stderr."""
-        process = ServeProcess(kind, conf, python)
+    def start(self, kind, conf, python=sys.executable, preexec_fn=None):
+        """Start ``serve`` under ``python``; attach config, stderr, log."""
+        process = ServeProcess(kind, conf, python, preexec_fn)
         self.addCleanup(process.cleanup)
         self.addDetail('config', content.content_from_file(
             conf, buffer_now=True))
@@ -105,8 +107,9 @@ class ServeTestCase(testtools.TestCase):
             lambda: ['\n'.join(process.stderr).encode('utf-8')]))
         return process
 
-    def start_ready(self, kind, conf, python=sys.executable):
-        process = self.start(kind, conf, python)
+    def start_ready(self, kind, conf, python=sys.executable,
+                    preexec_fn=None):
+        process = self.start(kind, conf, python, preexec_fn)
         self.assertIsNotNone(process.wait_ready(),
                              '%s serve exited before it was ready' % kind)
         return process
@@ -258,6 +261,45 @@ class TestServeRouter(ServeTestCase):
         self.assertOneLineError(process, serve.EXIT_PORT_IN_USE,
                                 'port 127.0.0.1:%d is already in use' % port)
 
+    def test_out_of_descriptors_pauses_accepts(self):
+        # Finding 7 of issue 10: at the descriptor limit accept() fails
+        # with EMFILE while the listener stays readable; the stand-in must
+        # pause accepts, not retry (and log) in a busy loop.
+        def few_descriptors():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+        log = self.path('qdrouterd.log')
+        conf = config.render_qdrouterd_conf(self.path('qdrouterd.conf'),
+                                            port=0, log_file=log)
+        process = self.start_ready('router', conf,
+                                   preexec_fn=few_descriptors)
+        socks = []
+        self.addCleanup(lambda: [s.close() for s in socks])
+        for _ in range(80):
+            socks.append(socket.create_connection(
+                (process.host, process.port), timeout=TIMEOUT))
+
+        def paused():
+            with open(log) as f:
+                return f.read().count('accept paused')
+        # Wait for the limit to be hit, then let a second pass: a busy
+        # loop would log thousands of lines in it, the backoff a few.
+        deadline = time.monotonic() + TIMEOUT
+        while not paused():
+            self.assertLess(time.monotonic(), deadline, 'never paused')
+            time.sleep(0.05)
+        start = paused()
+        time.sleep(1.0)
+        self.assertLess(paused() - start, 20)
+        for sock in socks:
+            sock.close()
+        socks.clear()
+        # Descriptors are free again: a real client is served.
+        conn = self.connect(process)
+        self.exchange(conn, 'openstack.org/om/rpc/unicast/x', 'after')
+        conn.close()
+        self.assertEqual(0, process.stop(signal.SIGTERM))
+
 
 @testtools.skipUnless(_has_broker(), 'amqp1_fixtures.broker not written yet')
 class TestServeBroker(ServeTestCase):
@@ -287,6 +329,31 @@ class TestServeBroker(ServeTestCase):
                           'stack', 'wrong')
         self.assertEqual(0, process.stop(signal.SIGTERM))
         self.assertFalse(os.path.exists(pid_file))
+
+    def test_engine_death_exits_1_at_once(self):
+        # The store's writes fail once the file size limit is reached
+        # (EFBIG: SIGXFSZ ignored), which kills the engine thread: a real
+        # failure, not a simulated one.
+        def small_files():
+            resource.setrlimit(resource.RLIMIT_FSIZE, (256 << 10, 256 << 10))
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+        conf = config.render_qpidd_conf(self.path('qpidd.conf'), port=0,
+                                        data_dir=self.path('data'))
+        process = self.start_ready('broker', conf, preexec_fn=small_files)
+        from proton import Message
+        from proton import ConnectionException
+        from proton.utils import SendException
+        conn = self.connect(process)
+        sender = conn.create_sender('exclusive/full')
+
+        def fill():
+            for _ in range(1000):
+                sender.send(Message(body='x' * 4096), timeout=TIMEOUT)
+        # the engine's death drops the connection
+        self.assertRaises((ConnectionException, SendException), fill)
+        self.assertOneLineError(process, serve.EXIT_FAILURE,
+                                'the engine stopped')
 
     def test_anonymous_topic(self):
         conf = config.render_qpidd_conf(self.path('qpidd.conf'), port=0)

@@ -293,7 +293,8 @@ class TestParseQdrouterd(ConfigTestCase):
             sasl_mechanisms=['PLAIN'],
             tls=TlsConfig('/c.pem', '/k.pem', password='kp',
                           ca_file='/ca.pem'),
-            idle_timeout=0.0, max_connections=None, container_id='Router.A',
+            idle_timeout=0.0, max_connections=None, handshake_timeout=10.0,
+            container_id='Router.A',
             addresses=[('unicast', 'closest'), ('broadcast', 'multicast')],
             router_id='Router.A'), settings.kwargs())
         self.assertEqual('/var/log/qdr.log', settings.log_file)
@@ -310,7 +311,8 @@ class TestParseQdrouterd(ConfigTestCase):
         self.assertEqual(dict(
             host='127.0.0.1', port=5672, users=None,
             sasl_mechanisms=['ANONYMOUS'], tls=None, idle_timeout=16.0,
-            max_connections=None, container_id=None, addresses=None,
+            max_connections=None, handshake_timeout=10.0,
+            container_id=None, addresses=None,
             router_id=None), settings.kwargs())
         self.assertEqual(logging.INFO, settings.log_level)
         self.assertTrue(settings.log_to_stderr)
@@ -554,8 +556,9 @@ class TestParseQdrouterd(ConfigTestCase):
         os.chmod(self.path('users'), 0o644)
         path = self.conf('router {\n  saslConfigDir: %s\n}\nlistener {\n'
                          '  authenticatePeer: yes\n}\n' % sasl_dir)
+        # the config line that leads to the credentials file is named
         self.assertConfigError(lambda: config.parse_qdrouterd_conf(path),
-                               self.path('users'), None, None,
+                               path, 2, 'saslConfigDir',
                                'has mode 0644')
         self.write('sasl2/qdrouterd.conf', 'mech_list: PLAIN\n')
         self.assertConfigError(lambda: config.parse_qdrouterd_conf(path),
@@ -620,7 +623,7 @@ class TestParseQpidd(ConfigTestCase):
         self.assertEqual(dict(
             host='127.0.0.2', port=0, users={'stack': 'secret'},
             sasl_mechanisms=['PLAIN'], tls=None, idle_timeout=0.0,
-            max_connections=10, container_id=None,
+            max_connections=10, handshake_timeout=10.0, container_id=None,
             queue_patterns=['exclusive', 'unicast'],
             topic_patterns=['broadcast'], max_queue_depth=None,
             redelivery_limit=None, data_dir='/var/lib/qpidd'),
@@ -636,7 +639,8 @@ class TestParseQpidd(ConfigTestCase):
         self.assertEqual(dict(
             host='127.0.0.1', port=5672, users=None,
             sasl_mechanisms=['ANONYMOUS'], tls=None, idle_timeout=0.0,
-            max_connections=None, container_id=None, queue_patterns=None,
+            max_connections=None, handshake_timeout=10.0,
+            container_id=None, queue_patterns=None,
             topic_patterns=None, max_queue_depth=None,
             redelivery_limit=None, data_dir=None), settings.kwargs())
         self.assertEqual(logging.INFO, settings.log_level)
@@ -738,8 +742,8 @@ class TestParseQpidd(ConfigTestCase):
             f.write(b'\x00' * 12 + b'\x61\x15\x06\x00' + b'\x00' * 64)
         self.write('sasl2/qpidd.conf', 'sasldb_path: %s\n' % db)
         path = self.conf('sasl-config=%s\n' % self.path('sasl2'))
-        self.assertConfigError(lambda: config.parse_qpidd_conf(path), db,
-                               None, None, SASLDB_MESSAGE)
+        self.assertConfigError(lambda: config.parse_qpidd_conf(path), path,
+                               1, 'sasl-config', SASLDB_MESSAGE)
 
 
 # ---------------------------------------------------------------------------
@@ -787,6 +791,7 @@ class TestRender(ConfigTestCase):
                 tls=kw.get('tls'),
                 idle_timeout=float(kw.get('idle_timeout', 16)),
                 max_connections=None,
+                handshake_timeout=10.0,
                 container_id=kw.get('router_id', 'Router.A'),
                 addresses=kw.get('addresses', list(config.ROUTER_ADDRESSES)),
                 router_id=kw.get('router_id', 'Router.A'))
@@ -913,6 +918,7 @@ class TestRender(ConfigTestCase):
                     'ANONYMOUS'],
                 tls=None, idle_timeout=0.0,
                 max_connections=kw.get('max_connections'),
+                handshake_timeout=10.0,
                 container_id=None,
                 queue_patterns=kw.get('queue_patterns',
                                       list(config.BROKER_QUEUE_PATTERNS)),
@@ -1041,3 +1047,105 @@ class TestDevstackPluginFiles(ConfigTestCase):
             """)
         self.assertConfigError(lambda: config.parse_qpidd_conf(path), path,
                                1, 'acl-file', 'enforces no ACL')
+
+
+class HandshakeTimeoutTest(testtools.TestCase):
+    """qpidd's max-negotiate-time and qdrouterd's
+    initialHandshakeTimeoutSeconds set the engine's handshake_timeout."""
+
+    def conf(self, name, text):
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path, name)
+        with open(path, 'w') as f:
+            f.write(text)
+        return path
+
+    def test_qpidd_max_negotiate_time_is_in_milliseconds(self):
+        settings = config.parse_qpidd_conf(self.conf(
+            'qpidd.conf', 'auth=no\nmax-negotiate-time=2500\n'))
+        self.assertEqual(2.5, settings.kwargs()['handshake_timeout'])
+
+    def test_qdrouterd_initial_handshake_timeout(self):
+        settings = config.parse_qdrouterd_conf(self.conf(
+            'qdrouterd.conf',
+            'listener {\n    initialHandshakeTimeoutSeconds: 3\n}\n'))
+        self.assertEqual(3.0, settings.kwargs()['handshake_timeout'])
+
+
+class StartupErrorTest(testtools.TestCase):
+    """Issue 10, finding 10: startup errors name file, line and option."""
+
+    def setUp(self):
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+
+    def conf(self, name, text):
+        path = os.path.join(self.dir, name)
+        with open(path, 'w') as f:
+            f.write(textwrap.dedent(text))
+        return path
+
+    def assertNames(self, func, path, line, option, text):
+        err = self.assertRaises(exceptions.ConfigError, func)
+        self.assertEqual((path, line, option),
+                         (err.path, err.line, err.option), str(err))
+        self.assertIn(text, str(err))
+
+    def test_unresolvable_listener_host(self):
+        path = self.conf('qdrouterd.conf', """\
+            listener {
+                port: 0
+                host: no-such-host.invalid
+            }
+            """)
+        self.assertNames(lambda: config.parse_qdrouterd_conf(path), path, 3,
+                         'host', 'cannot resolve')
+
+    def test_unresolvable_interface(self):
+        path = self.conf('qpidd.conf',
+                         'auth=no\ninterface=no-such-host.invalid\n')
+        self.assertNames(lambda: config.parse_qpidd_conf(path), path, 2,
+                         'interface', 'cannot resolve')
+
+    def test_unterminated_quote(self):
+        path = self.conf('qpidd.conf', 'auth=no\ninterface="127.0.0.1\n')
+        self.assertNames(lambda: config.parse_qpidd_conf(path), path, 2,
+                         'interface', 'unterminated quote')
+
+    def test_data_dir_that_is_a_file(self):
+        data = self.conf('data', 'not a directory\n')
+        path = self.conf('qpidd.conf', 'auth=no\ndata-dir=%s\n' % data)
+        self.assertNames(lambda: config.parse_qpidd_conf(path), path, 2,
+                         'data-dir', 'is not a directory')
+
+    def test_missing_cert_file(self):
+        path = self.conf('qdrouterd.conf', """\
+            sslProfile {
+                name: p
+                certFile: %s/missing.pem
+                privateKeyFile: %s/missing.key
+            }
+            listener {
+                sslProfile: p
+            }
+            """ % (self.dir, self.dir))
+        settings = config.parse_qdrouterd_conf(path)
+        self.assertNames(settings.check_files, path, 3, 'certFile',
+                         'no such file')
+
+    def test_missing_log_directory(self):
+        log = os.path.join(self.dir, 'nowhere', 'qdrouterd.log')
+        path = self.conf('qdrouterd.conf', """\
+            listener {
+            }
+            log {
+                module: DEFAULT
+                outputFile: %s
+            }
+            """ % log)
+        settings = config.parse_qdrouterd_conf(path)
+        self.assertNames(settings.check_files, path, 5, 'outputFile',
+                         'does not exist')
+        path = self.conf('qpidd.conf', 'auth=no\nlog-to-file=%s\n' % log)
+        settings = config.parse_qpidd_conf(path)
+        self.assertNames(settings.check_files, path, 2, 'log-to-file',
+                         'does not exist')
