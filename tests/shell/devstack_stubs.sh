@@ -414,8 +414,15 @@ function is_package_installed {
     grep -qx -- "$1" "$SANDBOX/installed"
 }
 
+# pip_install args: recorded; with STUB_PIP (a venv's pip) also run, as
+# DevStack's pip_install runs $DEVSTACK_VENV/bin/pip (without the
+# sandbox's fake upper-constraints)
 function pip_install {
     _stub_record pip_install "$@"
+    if [[ -n "${STUB_PIP:-}" ]]; then
+        "$STUB_PIP" install -q "$@" 2>&1 | grep -v '^WARNING: Location' >&2
+        return "${PIPESTATUS[0]}"
+    fi
 }
 
 function define_plugin {
@@ -492,9 +499,11 @@ function stop_process {
             fi
             sleep 0.1
         done
-        kill -KILL "$pid" 2>/dev/null
+        kill -KILL "$pid" 2>/dev/null || true
         rm -f "$SANDBOX/pids/$name"
     fi
+    # DevStack's ends with systemctl disable: a success
+    return 0
 }
 
 # init_CA: DevStack's CA; here a bundle with a marker

@@ -120,6 +120,7 @@ case "$name" in
             exit 2
         fi
         mkdir -p "$3/bin"
+        echo "home = $SANDBOX/bin" >"$3/pyvenv.cfg"
         ln -s "$(readlink -f "$0")" "$3/bin/python"
         ;;
     python)
