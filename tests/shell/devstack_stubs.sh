@@ -419,10 +419,12 @@ function is_package_installed {
 # sandbox's fake upper-constraints)
 function pip_install {
     _stub_record pip_install "$@"
+    local status=0
     if [[ -n "${STUB_PIP:-}" ]]; then
-        "$STUB_PIP" install -q "$@" 2>&1 | grep -v '^WARNING: Location' >&2
-        return "${PIPESTATUS[0]}"
+        "$STUB_PIP" install -q "$@" >"$SANDBOX/pip.out" 2>&1 || status=$?
+        grep -v '^WARNING: Location' "$SANDBOX/pip.out" >&2 || true
     fi
+    return $status
 }
 
 function define_plugin {

@@ -296,7 +296,8 @@ function scenario {
         "AMQP1_NOTIFY_PORT=$broker_port" AMQP1_START_TIMEOUT=60 \
         STUB_RUN_PROCESS=background "PYTHON=$python" PYTHONPATH= \
         "STUB_UC_OSLO_MESSAGING=$uc" "STUB_PIP=$pip" \
-        "AMQP1_STANDIN_VENV=${E2E_STANDIN_VENV:-$STANDIN_VENV}" "$@"
+        "AMQP1_STANDIN_VENV=${E2E_STANDIN_VENV:-$STANDIN_VENV}" \
+        "AMQP1_STANDIN_PYTHON=$PY" "$@"
     case $mode in
         qpid)
             # AMQP1_DEFAULT_PORT follows AMQP1_NOTIFY_PORT: one qpidd

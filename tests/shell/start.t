@@ -29,17 +29,18 @@ function fake_venv {
 
 # listener port: a process holding the port without speaking AMQP
 function listener {
-    "$PY" -c '
-import socket, sys, time
+    cat >"$SANDBOX/bin/listener" <<'EOF'
+import socket
+import sys
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1])))
 s.listen(5)
 conns = []
 while True:
-    c, _ = s.accept()
-    conns.append(c)
-' "$1" &
+    conns.append(s.accept()[0])
+EOF
+    "$PY" "$SANDBOX/bin/listener" "$1" &
     LISTENER=$!
     tap_on_exit "kill $LISTENER 2>/dev/null"
     until timeout 1 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null; do
