@@ -455,12 +455,53 @@ function iniset {
     $xtrace
 }
 
+# restart_service unit / stop_service unit: recorded; with
+# STUB_REAL_DAEMONS (a directory with real qdrouterd and qpidd, such as
+# realqpid's bin/) the unit's daemon really (re)starts in the background
+# on the plugin's config, as the package's systemd unit would
 function restart_service {
+    local unit=$1
     _stub_record restart_service "$@"
+    if [[ -z "${STUB_REAL_DAEMONS:-}" ]]; then
+        return 0
+    fi
+    _stub_kill "$unit"
+    mkdir -p "$SANDBOX/journal" "$SANDBOX/run"
+    case "$unit" in
+        qdrouterd)
+            "$STUB_REAL_DAEMONS/qdrouterd" -c "$AMQP1_QDROUTERD_CONF" \
+                </dev/null >>"$SANDBOX/journal/$unit" 2>&1 &
+            ;;
+        qpidd)
+            "$STUB_REAL_DAEMONS/qpidd" --config "$AMQP1_QPIDD_CONF" \
+                --pid-dir "$SANDBOX/run" \
+                </dev/null >>"$SANDBOX/journal/$unit" 2>&1 &
+            ;;
+    esac
+    echo $! >"$SANDBOX/pids/$unit"
 }
 
 function stop_service {
     _stub_record stop_service "$@"
+    _stub_kill "$1"
+}
+
+# _stub_kill name: stop what run_process or restart_service started
+function _stub_kill {
+    local name=$1 pid i
+    if [[ -f "$SANDBOX/pids/$name" ]]; then
+        pid=$(cat "$SANDBOX/pids/$name")
+        kill -TERM "$pid" 2>/dev/null
+        for (( i = 0; i < 100; i++ )); do
+            if ! kill -0 "$pid" 2>/dev/null; then
+                break
+            fi
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+        rm -f "$SANDBOX/pids/$name"
+    fi
+    return 0
 }
 
 # run_process name command [group] [user]: recorded; with
@@ -486,26 +527,14 @@ function run_process {
 
 # stop_process name: recorded; stops what run_process started
 function stop_process {
-    local name=$1 pid i
+    local name=$1
     if ! is_service_enabled "$name"; then
         _stub_record "stop_process $name (not enabled)"
         return 0
     fi
     _stub_record stop_process "$name"
-    if [[ -f "$SANDBOX/pids/$name" ]]; then
-        pid=$(cat "$SANDBOX/pids/$name")
-        kill -TERM "$pid" 2>/dev/null
-        for (( i = 0; i < 100; i++ )); do
-            if ! kill -0 "$pid" 2>/dev/null; then
-                break
-            fi
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-        rm -f "$SANDBOX/pids/$name"
-    fi
     # DevStack's ends with systemctl disable: a success
-    return 0
+    _stub_kill "$name"
 }
 
 # init_CA: DevStack's CA; here a bundle with a marker

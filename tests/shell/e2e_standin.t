@@ -275,6 +275,9 @@ function scenario {
     if [[ " $* " == *" AMQP1_SSL=True "* ]]; then
         name="$mode with TLS/$gen"
     fi
+    if [[ " $* " == *" AMQP1_DAEMONS=distro "* ]]; then
+        name="$mode with real daemons/$gen"
+    fi
     if [[ $gen == om18 ]]; then
         python=$NEW_PY
         uc=18.2.0
@@ -334,7 +337,7 @@ function scenario {
     like "$(output)" "answers AMQP on 127.0.0.1:" \
         "$name: the start check saw each daemon answer an AMQP open"
     mapfile -t pids < <(stack_pids)
-    is "${#pids[@]}" "${#ports[@]}" "$name: one stand-in per daemon started"
+    is "${#pids[@]}" "${#ports[@]}" "$name: one daemon per port started"
     for port in "${ports[@]}"; do
         ok "$(listening "$port"; echo $?)" "$name: port $port accepts connections"
     done
@@ -433,6 +436,35 @@ transport_url = rabbit://guest:guest@127.0.0.1:$RABBIT_PORT/" \
     mv "$SANDBOX/calls.all" "$SANDBOX/calls"
 }
 
+# -- real qdrouterd/qpidd (realqpid), as AMQP1_DAEMONS=distro deploys them --------
+
+# realqpid: the bundle's bin/ (AMQP1_REALQPID, or ../shared/realqpid beside
+# the checkout, as CI lays it out)
+function realqpid {
+    local dir
+    for dir in ${AMQP1_REALQPID:-} "$REPO_DIR/../shared/realqpid"; do
+        if [[ -x "$dir/bin/qdrouterd" && -x "$dir/bin/qpidd" ]]; then
+            (cd "$dir/bin" && pwd)
+            return 0
+        fi
+    done
+    return 1
+}
+
+# scenario_real generation mode: the distribution path (packages "found",
+# sasldb written by the real saslpasswd2, the units restarted) with the
+# real daemons started in place of the packages' units
+function scenario_real {
+    local gen=$1 mode=$2 sasl
+    sasl=$(PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v saslpasswd2)
+    rm -f "$SANDBOX/bin/saslpasswd2"
+    ln -s "$sasl" "$SANDBOX/bin/saslpasswd2"
+    scenario "$gen" "$mode" AMQP1_DAEMONS=distro "STUB_REAL_DAEMONS=$REALQPID" \
+        "STUB_AVAILABLE=qdrouterd qpidd sasl2-bin libsasl2-modules"
+    rm -f "$SANDBOX/bin/saslpasswd2"
+    ln -s "$SHELL_TESTS_DIR/fakebin.sh" "$SANDBOX/bin/saslpasswd2"
+}
+
 # restack: stack.sh twice without unstack.sh, changing the mode between
 # them: the second restarts the stand-ins on the new config
 function restack {
@@ -498,6 +530,14 @@ for gen in $GENERATIONS; do
 done
 if [[ -z "$NEW_PY" ]]; then
     skip 1 "oslo.messaging 18.x: no driver/ in this checkout or no venv could be built"
+fi
+if REALQPID=$(realqpid); then
+    note "real daemons: $REALQPID"
+    for gen in $GENERATIONS; do
+        scenario_real "$gen" qpid-dual
+    done
+else
+    skip 1 "real daemons: no realqpid bundle (AMQP1_REALQPID or ../shared/realqpid)"
 fi
 restack
 if [[ $RABBIT == started ]] && rabbit_ready; then
