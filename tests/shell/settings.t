@@ -107,7 +107,7 @@ is "$(grep -c 'warn \$LINENO' "$REPO_DIR/devstack/lib/amqp1")" 2 \
 # enable_plugin's branch defaults to master; this repository's is main
 like "$(grep -c 'enable_plugin amqp1' "$REPO_DIR/README.rst")" "^[1-9]" \
     "the README has enable_plugin examples"
-is "$(grep 'enable_plugin amqp1' "$REPO_DIR/README.rst" | grep -v ' main$')" "" \
+is "$(grep 'enable_plugin amqp1' "$REPO_DIR/README.rst" | grep -vE ' main($|``)')" "" \
     "every one of them names the branch main"
 
 # qdrouterd 1.19 deprecates saslConfigPath
