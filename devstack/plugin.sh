@@ -1,8 +1,11 @@
 #!/bin/bash
 #
 # devstack/plugin.sh
-# DevStack plugin for oslo.messaging's AMQP 1.0 driver: dispatches
-# DevStack's phases to devstack/lib/amqp1.  Settings: devstack/settings.
+# DevStack plugin for AMQP 1.0 messaging: dispatches DevStack's phases to
+# devstack/lib/amqp1.  Settings: devstack/settings.
+
+# stack.sh traces this file; every function of lib/amqp1 that sees a
+# password turns xtrace off itself (settings runs untraced as a whole).
 
 if is_service_enabled amqp1; then
     # Defines get_transport_url and the rest of DevStack's rpc_backend
@@ -11,7 +14,8 @@ if is_service_enabled amqp1; then
     _amqp1_check_mode
 
     if [[ "$1" == "stack" && "$2" == "pre-install" ]]; then
-        # Validate before anything is installed
+        # Validate before anything is installed: settings, the driver the
+        # branch's upper-constraints call for, free ports
         _amqp1_preflight
 
     elif [[ "$1" == "stack" && "$2" == "install" ]]; then

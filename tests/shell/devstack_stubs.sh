@@ -30,7 +30,7 @@ function sandbox_create {
     tap_on_exit sandbox_destroy
     mkdir -p "$SANDBOX/bin" "$SANDBOX/devstack/lib" "$SANDBOX/data" \
         "$SANDBOX/logs" "$SANDBOX/pids" "$SANDBOX/site"
-    for cmd in sudo apt-cache dnf saslpasswd2; do
+    for cmd in sudo apt-cache dnf saslpasswd2 systemctl base-python; do
         ln -s "$SHELL_TESTS_DIR/fakebin.sh" "$SANDBOX/bin/$cmd"
     done
     # DevStack's PYTHON for the driver check: by default a fake that
@@ -38,7 +38,7 @@ function sandbox_create {
     # runs twice per stack); bin/python is a real python blind to the
     # machine's oslo.messaging, for the tests of the check itself (it sees
     # fake_oslo_messaging's).  See errors.t.
-    printf '#!/bin/sh\ncat >/dev/null\necho "${STUB_DRIVER_VERDICT:-ok 14.9.3}"\n' \
+    printf '#!/bin/sh\ncat >/dev/null\necho "${STUB_DRIVER_VERDICT:-$STUB_FAKE_VERDICT}"\n' \
         >"$SANDBOX/bin/fake-python"
     printf '#!/bin/sh\nexec python3 -S "$@"\n' >"$SANDBOX/bin/python"
     chmod +x "$SANDBOX/bin/python" "$SANDBOX/bin/fake-python"
@@ -78,19 +78,32 @@ function sandbox_destroy {
 }
 
 # fake_oslo_messaging version|none [driver...]: the oslo.messaging the
-# driver check finds on PYTHONPATH, with those drivers, and importable
-# pyngus and proton modules
+# driver check finds on PYTHONPATH, with those drivers (loadable modules),
+# and importable pyngus and proton modules (proton with TLS unless
+# STUB_PROTON_TLS=False when the check runs)
 function fake_oslo_messaging {
     local version=$1 driver
     shift
-    rm -rf "$SANDBOX"/site/oslo_messaging-*.dist-info
+    rm -rf "$SANDBOX"/site/oslo_messaging-*.dist-info \
+        "$SANDBOX/site/oslo_messaging"
     echo "# fake" >"$SANDBOX/site/pyngus.py"
     mkdir -p "$SANDBOX/site/proton"
-    echo "# fake" >"$SANDBOX/site/proton/__init__.py"
+    cat >"$SANDBOX/site/proton/__init__.py" <<'EOF'
+import os
+
+
+class SSL(object):
+    @staticmethod
+    def present():
+        return os.environ.get('STUB_PROTON_TLS', 'True') == 'True'
+EOF
     if [[ "$version" == "none" ]]; then
         return 0
     fi
-    mkdir -p "$SANDBOX/site/oslo_messaging-$version.dist-info"
+    mkdir -p "$SANDBOX/site/oslo_messaging-$version.dist-info" \
+        "$SANDBOX/site/oslo_messaging/_drivers"
+    : >"$SANDBOX/site/oslo_messaging/__init__.py"
+    : >"$SANDBOX/site/oslo_messaging/_drivers/__init__.py"
     printf 'Metadata-Version: 2.1\nName: oslo.messaging\nVersion: %s\n' \
         "$version" >"$SANDBOX/site/oslo_messaging-$version.dist-info/METADATA"
     {
@@ -98,8 +111,27 @@ function fake_oslo_messaging {
         echo "rabbit = oslo_messaging._drivers.impl_rabbit:RabbitDriver"
         for driver in "$@"; do
             echo "$driver = oslo_messaging._drivers.impl_$driver:Driver"
+            echo "Driver = object" \
+                >"$SANDBOX/site/oslo_messaging/_drivers/impl_$driver.py"
         done
     } >"$SANDBOX/site/oslo_messaging-$version.dist-info/entry_points.txt"
+}
+
+# fake_amqp1_driver [none]: this project's amqp1-driver as the check finds
+# it on PYTHONPATH (or not)
+function fake_amqp1_driver {
+    rm -rf "$SANDBOX"/site/amqp1_driver*
+    if [[ "${1:-}" == "none" ]]; then
+        return 0
+    fi
+    mkdir -p "$SANDBOX/site/amqp1_driver-0.1.0.dist-info" \
+        "$SANDBOX/site/amqp1_driver"
+    : >"$SANDBOX/site/amqp1_driver/__init__.py"
+    echo "AMQP1Driver = object" >"$SANDBOX/site/amqp1_driver/driver.py"
+    printf 'Metadata-Version: 2.1\nName: amqp1-driver\nVersion: 0.1.0\n' \
+        >"$SANDBOX/site/amqp1_driver-0.1.0.dist-info/METADATA"
+    printf '[oslo.messaging.drivers]\namqp = amqp1_driver.driver:AMQP1Driver\n' \
+        >"$SANDBOX/site/amqp1_driver-0.1.0.dist-info/entry_points.txt"
 }
 
 # localrc assignment...: add settings to the sandbox's local.conf
@@ -126,6 +158,14 @@ function devstack_env {
     RABBIT_USERID=stackrabbit
     RABBIT_PASSWORD=rabbitsecret
     PYTHON=$SANDBOX/bin/fake-python
+    REQUIREMENTS_DIR=$SANDBOX/requirements
+    USE_VENV=False
+    ADDITIONAL_VENV_PACKAGES=""
+    # what the branch's upper-constraints pin (2024.2's by default; "none"
+    # for no file), written by devstack_run after local.conf
+    STUB_UC_OSLO_MESSAGING=14.9.3
+    STUB_UC_PROTON=0.39.0
+    AMQP1_STANDIN_PYTHON=$SANDBOX/bin/base-python
     export PYTHONPATH=$SANDBOX/site
     export PATH=$SANDBOX/bin:$PATH
     AMQP1_QDROUTERD_CONF=$SANDBOX/etc/qpid-dispatch/qdrouterd.conf
@@ -174,6 +214,7 @@ function devstack_run {
     (
         devstack_env
         source "$SANDBOX/localrc"
+        _stub_upper_constraints
         if [[ "$script" == "stack" || "$script" == "clean" ]]; then
             source "$TOP_DIR/lib/rpc_backend"
         fi
@@ -207,6 +248,27 @@ function devstack_run {
     ) >"$SANDBOX/out" 2>&1
     DEVSTACK_STATUS=$?
     return $DEVSTACK_STATUS
+}
+
+# _stub_upper_constraints: the requirements checkout DevStack cloned
+# before pre-install, and the fake python's verdict to match it
+function _stub_upper_constraints {
+    local dist=oslo.messaging
+    rm -rf "$REQUIREMENTS_DIR"
+    if [[ "$STUB_UC_OSLO_MESSAGING" != "none" ]]; then
+        mkdir -p "$REQUIREMENTS_DIR"
+        {
+            echo "oslo.log===7.2.1"
+            echo "oslo.messaging===$STUB_UC_OSLO_MESSAGING"
+            if [[ -n "$STUB_UC_PROTON" ]]; then
+                echo "python-qpid-proton===$STUB_UC_PROTON"
+            fi
+        } >"$REQUIREMENTS_DIR/upper-constraints.txt"
+        if [[ "${STUB_UC_OSLO_MESSAGING%%.*}" -ge 15 ]]; then
+            dist=amqp1-driver
+        fi
+    fi
+    export STUB_FAKE_VERDICT="ok $STUB_UC_OSLO_MESSAGING $dist"
 }
 
 # calls [regex]: the recorded calls, those matching regex if given
@@ -256,11 +318,11 @@ function die {
     exit 1
 }
 
+# warn line message: as DevStack's, only the second argument is printed
+# (and recorded): a message split over more arguments is cut off
 function warn {
-    local line=$1
-    shift
-    _stub_record warn "$*"
-    echo "[WARNING] $*"
+    _stub_record warn "$2"
+    echo "[WARNING] plugin:$1 $2"
 }
 
 function err {
@@ -294,6 +356,10 @@ function enable_service {
     local service
     _stub_record enable_service "$@"
     for service in "$@"; do
+        # as DevStack's: a service local.conf disabled stays disabled
+        if [[ ",$DISABLED_SERVICES," == *",$service,"* ]]; then
+            continue
+        fi
         if ! is_service_enabled "$service"; then
             ENABLED_SERVICES+=",$service"
         fi
@@ -348,8 +414,26 @@ function is_package_installed {
     grep -qx -- "$1" "$SANDBOX/installed"
 }
 
+# pip_install args: recorded; with STUB_PIP (a venv's pip) also run, as
+# DevStack's pip_install runs $DEVSTACK_VENV/bin/pip (without the
+# sandbox's fake upper-constraints)
 function pip_install {
     _stub_record pip_install "$@"
+    local status=0
+    if [[ -n "${STUB_PIP:-}" ]]; then
+        "$STUB_PIP" install -q "$@" >"$SANDBOX/pip.out" 2>&1 || status=$?
+        grep -v '^WARNING: Location' "$SANDBOX/pip.out" >&2 || true
+    fi
+    return $status
+}
+
+function define_plugin {
+    _stub_record define_plugin "$@"
+}
+
+# cleanup_CA: DevStack's lib/tls one, which clean.sh sources
+function cleanup_CA {
+    _stub_record cleanup_CA
 }
 
 function get_python_exec_prefix {
@@ -371,12 +455,53 @@ function iniset {
     $xtrace
 }
 
+# restart_service unit / stop_service unit: recorded; with
+# STUB_REAL_DAEMONS (a directory with real qdrouterd and qpidd, such as
+# realqpid's bin/) the unit's daemon really (re)starts in the background
+# on the plugin's config, as the package's systemd unit would
 function restart_service {
+    local unit=$1
     _stub_record restart_service "$@"
+    if [[ -z "${STUB_REAL_DAEMONS:-}" ]]; then
+        return 0
+    fi
+    _stub_kill "$unit"
+    mkdir -p "$SANDBOX/journal" "$SANDBOX/run"
+    case "$unit" in
+        qdrouterd)
+            "$STUB_REAL_DAEMONS/qdrouterd" -c "$AMQP1_QDROUTERD_CONF" \
+                </dev/null >>"$SANDBOX/journal/$unit" 2>&1 &
+            ;;
+        qpidd)
+            "$STUB_REAL_DAEMONS/qpidd" --config "$AMQP1_QPIDD_CONF" \
+                --pid-dir "$SANDBOX/run" \
+                </dev/null >>"$SANDBOX/journal/$unit" 2>&1 &
+            ;;
+    esac
+    echo $! >"$SANDBOX/pids/$unit"
 }
 
 function stop_service {
     _stub_record stop_service "$@"
+    _stub_kill "$1"
+}
+
+# _stub_kill name: stop what run_process or restart_service started
+function _stub_kill {
+    local name=$1 pid i
+    if [[ -f "$SANDBOX/pids/$name" ]]; then
+        pid=$(cat "$SANDBOX/pids/$name")
+        kill -TERM "$pid" 2>/dev/null
+        for (( i = 0; i < 100; i++ )); do
+            if ! kill -0 "$pid" 2>/dev/null; then
+                break
+            fi
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+        rm -f "$SANDBOX/pids/$name"
+    fi
+    return 0
 }
 
 # run_process name command [group] [user]: recorded; with
@@ -402,24 +527,14 @@ function run_process {
 
 # stop_process name: recorded; stops what run_process started
 function stop_process {
-    local name=$1 pid i
+    local name=$1
     if ! is_service_enabled "$name"; then
         _stub_record "stop_process $name (not enabled)"
         return 0
     fi
     _stub_record stop_process "$name"
-    if [[ -f "$SANDBOX/pids/$name" ]]; then
-        pid=$(cat "$SANDBOX/pids/$name")
-        kill -TERM "$pid" 2>/dev/null
-        for (( i = 0; i < 100; i++ )); do
-            if ! kill -0 "$pid" 2>/dev/null; then
-                break
-            fi
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null
-        rm -f "$SANDBOX/pids/$name"
-    fi
+    # DevStack's ends with systemctl disable: a success
+    _stub_kill "$name"
 }
 
 # init_CA: DevStack's CA; here a bundle with a marker

@@ -80,6 +80,7 @@ for mode in qpid qpid-dual qpid-hybrid; do
     fi
     is "$(calls "$PASSWORD")" "" "$mode: the password is in no recorded call"
 
+    : >"$SANDBOX/calls"
     devstack_run unstack
     expected=""
     for daemon in $daemons; do
@@ -142,13 +143,17 @@ is "$(calls '^update_package_repo')" "update_package_repo" \
 is "$(calls '^install_package')" "install_package qdrouterd" \
     "the router comes from the distribution"
 is "$(calls '^run_process')" \
-    "run_process amqp1-broker /usr/local/bin/amqp1-fixtures serve broker --config $SANDBOX/etc/qpid/qpidd.conf" \
+    "run_process amqp1-broker $SANDBOX/data/amqp1/venv/bin/amqp1-fixtures serve broker --config $SANDBOX/etc/qpid/qpidd.conf" \
     "the broker is the stand-in"
-like "$(output)" "qpidd will be amqp1-fixtures' stand-in \(AMQP1_DAEMONS=auto; no qpidd package used\)" \
+like "$(output)" "AMQP1: RPC go to qdrouterd at 127.0.0.1:45672 \(distro on this node\).*
+AMQP1: notifications go to qpidd at 127.0.0.1:5672 \(standin on this node, devstack@amqp1-broker\)" \
     "stack.sh says which daemon is a stand-in"
-is "$(cat "$SANDBOX/data/amqp1/devstack.state")" "router=distro
+is "$(grep -E '^(router|broker|package|started)=' "$SANDBOX/data/amqp1/devstack.state")" "router=distro
 broker=standin
-package=qdrouterd" "the choice and the package are recorded for unstack and clean"
+package=qdrouterd
+started=router:distro
+started=broker:standin" "the choice, the package and what started are recorded for unstack and clean"
+: >"$SANDBOX/calls"
 devstack_run unstack
 is "$(calls '^(stop_service|stop_process)')" "stop_service qdrouterd
 stop_process amqp1-broker" "unstack stops each the way it was started"
@@ -173,6 +178,7 @@ is "$(calls '^(install_package|pip_install)')" "" "before installing anything"
 sandbox_reset
 localrc AMQP1_SERVICE=qpid "STUB_AVAILABLE=$DEBIAN_PACKAGES"
 devstack_run stack pre-install install
+: >"$SANDBOX/calls"
 localrc AMQP1_SERVICE=qpid-hybrid
 devstack_run unstack
 is "$(calls '^stop_service')" "stop_service qpidd" \

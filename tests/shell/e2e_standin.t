@@ -1,17 +1,27 @@
 #!/bin/bash
 #
 # End to end, without systemd: the plugin's stack phases with the
-# stand-ins selected (AMQP1_DAEMONS=standin) and run_process starting them
-# in the background; then an OpenStack-like service (e2e_client.py, with a
-# config file from the plugin's iniset_rpc_backend) makes an oslo.messaging
-# RPC call and sends a notification, for qpid, qpid-dual and qpid-hybrid
-# (a private RabbitMQ node for its notifications), plain and with TLS;
-# then unstack and clean leave nothing running and nothing on disk.
+# stand-ins selected (AMQP1_DAEMONS=standin), in their own venv, and
+# run_process starting them in the background; then an OpenStack-like
+# service (e2e_client.py, with a config file from the plugin's
+# iniset_rpc_backend) makes an oslo.messaging RPC call and sends a
+# notification, for qpid, qpid-dual and qpid-hybrid (a private RabbitMQ
+# node for its notifications), plain and with TLS, with each driver
+# generation: oslo.messaging 14.x's own driver, and 18.x with this
+# project's driver/ installed by the plugin's pip_install (run for real
+# into a venv the test builds, as DevStack's pip_install does into
+# $DEVSTACK_VENV).  Per mode also a subnode (the same machine, its own
+# data directory, no daemons) whose service uses the controller's bus; a
+# mode change between stack and unstack; a second stack.sh without
+# unstack; then unstack and clean leave nothing running and nothing on
+# disk.
 #
 # Needs a python with oslo.messaging<15, pyngus and python-qpid-proton
-# (python3 on PATH, or AMQP1_E2E_PYTHON) and the amqp1-fixtures command
-# next to it or on PATH; skipped otherwise.  qpid-hybrid also needs
-# rabbitmq-server (AMQP1_RABBITMQ_SERVER, or Debian's path, or PATH).
+# (python3 on PATH, or AMQP1_E2E_PYTHON) with this checkout installed
+# (the stand-ins' venv); skipped otherwise.  The 18.x generation builds
+# its venv at AMQP1_E2E_VENV (default .tox/e2e-om18, reused) with pip.
+# qpid-hybrid also needs rabbitmq-server (AMQP1_RABBITMQ_SERVER, or
+# Debian's path, or PATH).
 
 source "$(dirname "$0")/tap.sh"
 source "$(dirname "$0")/devstack_stubs.sh"
@@ -25,20 +35,34 @@ PASSWORD='e2e p@ss:w/rd%'
 function e2e_python {
     local candidate
     for candidate in ${AMQP1_E2E_PYTHON:-} python3; do
-        if "$candidate" - 2>/dev/null <<'EOF'
+        if "$candidate" - 2>/dev/null <<'PYEOF'
 from importlib import metadata
 import proton  # noqa
 import pyngus  # noqa
 dist = metadata.distribution('oslo.messaging')
 assert 'amqp' in {ep.name for ep in dist.entry_points
                   if ep.group == 'oslo.messaging.drivers'}
-EOF
+PYEOF
         then
             command -v "$candidate"
             return 0
         fi
     done
     return 1
+}
+
+# new_python: a venv with oslo.messaging 18.x and no amqp driver yet
+# (the plugin installs driver/ into it); built once, reused
+function new_python {
+    local venv=${AMQP1_E2E_VENV:-$REPO_DIR/.tox/e2e-om18}
+    if [[ ! -x "$venv/bin/python" ]] || \
+            ! "$venv/bin/python" -c 'import oslo_messaging' 2>/dev/null; then
+        "$PY" -m venv "$venv" >&2 || return 1
+        "$venv/bin/pip" install -q 'oslo.messaging>=18,<19' 2>&1 | \
+            grep -v '^WARNING: Location' >&2
+        "$venv/bin/python" -c 'import oslo_messaging' || return 1
+    fi
+    echo "$venv/bin/python"
 }
 
 # free_port: a loopback port nothing listens on now
@@ -57,19 +81,29 @@ function listening {
 if ! PY=$(e2e_python); then
     plan skip_all "no python with oslo.messaging's amqp driver, pyngus and proton (python3 on PATH or AMQP1_E2E_PYTHON)"
 fi
-FIXTURES=$(dirname "$PY")/amqp1-fixtures
-if [[ ! -x "$FIXTURES" ]] && ! FIXTURES=$(command -v amqp1-fixtures); then
-    plan skip_all "the amqp1-fixtures command is not installed"
-fi
-if ! error=$("$FIXTURES" serve --help 2>&1 >/dev/null); then
-    plan skip_all "amqp1-fixtures cannot serve: $(tail -n 1 <<<"$error")"
+# the stand-ins' venv for most scenarios: that python's, if it runs this
+# checkout (tox's shell env does); the first scenario builds its own
+STANDIN_VENV=$("$PY" -c 'import sys; print(sys.prefix)')
+if ! "$PY" -c 'import amqp1_fixtures' 2>/dev/null || \
+        ! "$STANDIN_VENV/bin/amqp1-fixtures" serve --help >/dev/null 2>&1; then
+    plan skip_all "this checkout is not installed for $PY (amqp1-fixtures serve)"
 fi
 
 plan no_plan
 note "python: $PY"
-note "stand-ins: $FIXTURES"
+note "stand-ins: $STANDIN_VENV (and one venv the plugin builds)"
 sandbox_create
 TESTS_DIR=$(cd "$(dirname "$0")" && pwd)
+
+NEW_PY=""
+if [[ -f "$REPO_DIR/driver/setup.cfg" ]]; then
+    if NEW_PY=$(new_python); then
+        note "oslo.messaging 18.x python: $NEW_PY"
+    else
+        NEW_PY=""
+        diag "could not build the oslo.messaging 18.x venv"
+    fi
+fi
 
 # -- a private RabbitMQ node, as DevStack's rabbit service --------------------------
 
@@ -201,17 +235,56 @@ EOF
 # leftovers: what is left of the plugin's files in the sandbox
 function leftovers {
     find "$SANDBOX/etc" "$SANDBOX/var" "$SANDBOX/logs" "$SANDBOX/data/amqp1" \
-        -mindepth 1 2>/dev/null
+        "$SANDBOX/subnode" -mindepth 1 2>/dev/null
     find "$SANDBOX/data" -name '*amqp1*'
 }
 
-# scenario mode [localrc assignment...]
+# stack_pids: the pids of the stand-ins run_process started
+function stack_pids {
+    local pid
+    for pid in "$SANDBOX"/pids/*; do
+        if [[ -f "$pid" ]]; then
+            cat "$pid"
+        fi
+    done
+}
+
+# service_check name python conf: the service's RPC call and notification
+function service_check {
+    local name=$1 python=$2 conf=$3 client status
+    client=$(timeout 120 "$python" "$TESTS_DIR/e2e_client.py" \
+        --config-file "$conf" 2>"$SANDBOX/client.err")
+    status=$?
+    is "$status" 0 "$name: the service's RPC call and notification work"
+    if [[ $status -ne 0 ]]; then
+        diag "$(cat "$conf")"
+        diag "$(tail -n 30 "$SANDBOX/client.err")"
+        diag "$(cat "$SANDBOX"/journal/* "$SANDBOX"/logs/* 2>/dev/null | tail -n 30)"
+    fi
+    like "$client" "rpc: call answered" "$name: RPC call answered"
+    like "$client" "notification: received" "$name: notification received"
+}
+
+# scenario generation mode [localrc assignment...]: generation is
+# "om14" (oslo.messaging's own driver) or "om18" (this project's)
 function scenario {
-    local mode=$1 name=$1 router_port broker_port pid port pids=() ports=()
-    local conf client status
-    shift
+    local gen=$1 mode=$2 name router_port broker_port port pids=() ports=()
+    local conf python uc pip=""
+    shift 2
+    name="$mode/$gen"
     if [[ " $* " == *" AMQP1_SSL=True "* ]]; then
-        name="$mode with TLS"
+        name="$mode with TLS/$gen"
+    fi
+    if [[ " $* " == *" AMQP1_DAEMONS=distro "* ]]; then
+        name="$mode with real daemons/$gen"
+    fi
+    if [[ $gen == om18 ]]; then
+        python=$NEW_PY
+        uc=18.2.0
+        pip=$(dirname "$NEW_PY")/pip
+    else
+        python=$PY
+        uc=14.9.3
     fi
     note "AMQP1_SERVICE=$name"
     sandbox_reset
@@ -223,9 +296,11 @@ function scenario {
     broker_port=$(free_port)
     localrc "AMQP1_SERVICE=$mode" AMQP1_DAEMONS=standin \
         AMQP1_USERNAME=e2e "AMQP1_PASSWORD=$PASSWORD" \
-        "AMQP1_NOTIFY_PORT=$broker_port" AMQP1_START_TIMEOUT=30 STUB_RUN_PROCESS=background \
-        "STUB_EXEC_PREFIX=$(dirname "$FIXTURES")" "PYTHON=$PY" PYTHONPATH= \
-        "$@"
+        "AMQP1_NOTIFY_PORT=$broker_port" AMQP1_START_TIMEOUT=60 \
+        STUB_RUN_PROCESS=background "PYTHON=$python" PYTHONPATH= \
+        "STUB_UC_OSLO_MESSAGING=$uc" "STUB_PIP=$pip" \
+        "AMQP1_STANDIN_VENV=${E2E_STANDIN_VENV:-$STANDIN_VENV}" \
+        "AMQP1_STANDIN_PYTHON=$PY" "$@"
     case $mode in
         qpid)
             # AMQP1_DEFAULT_PORT follows AMQP1_NOTIFY_PORT: one qpidd
@@ -252,12 +327,17 @@ function scenario {
         diag "$(output)"
         diag "$(cat "$SANDBOX"/journal/* 2>/dev/null)"
     fi
-    for pid in "$SANDBOX"/pids/*; do
-        if [[ -f "$pid" ]]; then
-            pids+=("$(cat "$pid")")
-        fi
-    done
-    is "${#pids[@]}" "${#ports[@]}" "$name: one stand-in per daemon started"
+    if [[ $gen == om18 ]]; then
+        like "$(output)" "oslo.messaging 18\.[0-9.]+ provides the amqp driver \(from amqp1-driver\)" \
+            "$name: the plugin installed the project's driver for the services"
+    else
+        like "$(output)" "oslo.messaging 14\.[0-9.]+ provides the amqp driver \(from oslo.messaging\)" \
+            "$name: oslo.messaging's own driver"
+    fi
+    like "$(output)" "answers AMQP on 127.0.0.1:" \
+        "$name: the start check saw each daemon answer an AMQP open"
+    mapfile -t pids < <(stack_pids)
+    is "${#pids[@]}" "${#ports[@]}" "$name: one daemon per port started"
     for port in "${ports[@]}"; do
         ok "$(listening "$port"; echo $?)" "$name: port $port accepts connections"
     done
@@ -282,24 +362,21 @@ ssl_ca_file = $SANDBOX/data/ca-bundle.pem" \
     fi
 
     # an OpenStack service using that config
-    client=$(timeout 120 "$PY" "$TESTS_DIR/e2e_client.py" \
-        --config-file "$conf" 2>"$SANDBOX/client.err")
-    status=$?
-    is "$status" 0 "$name: the service's RPC call and notification work"
-    if [[ $status -ne 0 ]]; then
-        diag "$(cat "$conf")"
-        diag "$(tail -n 30 "$SANDBOX/client.err")"
-        diag "$(cat "$SANDBOX"/journal/* "$SANDBOX"/logs/* 2>/dev/null | tail -n 30)"
-    fi
-    like "$client" "rpc: call answered" "$name: RPC call answered"
-    like "$client" "notification: received" "$name: notification received"
+    service_check "$name" "$python" "$conf"
 
-    # unstack.sh, then clean.sh
+    # a subnode: services only, pointed at this controller's bus (once
+    # per mode and generation that matters: E2E_SUBNODE)
+    if [[ -n "${E2E_SUBNODE:-}" ]]; then
+        subnode "$name" "$mode" "$python"
+    fi
+
+    # unstack.sh, after a mode change in local.conf, then clean.sh
+    localrc AMQP1_SERVICE=external
     devstack_run unstack
-    is "$DEVSTACK_STATUS" 0 "$name: unstack succeeds"
+    is "$DEVSTACK_STATUS" 0 "$name: unstack succeeds (AMQP1_SERVICE changed to external)"
     for pid in "${pids[@]}"; do
         ok "$(! kill -0 "$pid" 2>/dev/null; echo $?)" \
-            "$name: unstack stopped stand-in $pid"
+            "$name: unstack stopped stand-in $pid although the mode changed"
     done
     for port in "${ports[@]}"; do
         ok "$(! listening "$port"; echo $?)" "$name: port $port is closed"
@@ -311,23 +388,182 @@ ssl_ca_file = $SANDBOX/data/ca-bundle.pem" \
         "$name: no process of this stack is left running"
 }
 
+# subnode name mode python: DevStack on a second node (here: this
+# machine, its own data and log directories), amqp1-router and
+# amqp1-broker disabled, SERVICE_HOST the controller's address; its
+# service must reach the controller's daemons (and, in qpid-hybrid, the
+# controller's RabbitMQ)
+function subnode {
+    local name="$1 subnode" mode=$2 python=$3 conf=$SANDBOX/subnode/nova.conf
+    mkdir -p "$SANDBOX/subnode/data" "$SANDBOX/subnode/logs"
+    cp "$SANDBOX/localrc" "$SANDBOX/localrc.controller"
+    cp "$SANDBOX/calls" "$SANDBOX/calls.controller"
+    : >"$SANDBOX/calls"
+    localrc "DATA_DIR=$SANDBOX/subnode/data" "LOGDIR=$SANDBOX/subnode/logs" \
+        "AMQP1_QDROUTERD_CONF=$SANDBOX/subnode/qdrouterd.conf" \
+        "AMQP1_QPIDD_CONF=$SANDBOX/subnode/qpidd.conf" \
+        "AMQP1_SASL_CONF_DIR=$SANDBOX/subnode/sasl2" \
+        DISABLED_SERVICES=amqp1-router,amqp1-broker,rabbit \
+        ENABLED_SERVICES=n-cpu,placement-client
+    devstack_run stack pre-install install post-config extra -- \
+        "iniset_rpc_backend nova $conf"
+    is "$DEVSTACK_STATUS" 0 "$name: stack.sh's plugin phases succeed"
+    if [[ $DEVSTACK_STATUS -ne 0 ]]; then
+        diag "$(output)"
+    fi
+    is "$(calls '^(run_process|restart_service|install_package)')" "" \
+        "$name: no daemon installed or started"
+    is "$(find "$SANDBOX/subnode" -mindepth 1 ! -path "$SANDBOX/subnode/data" \
+            ! -path "$SANDBOX/subnode/logs" 2>/dev/null)" "" \
+        "$name: no daemon config, secret or record written"
+    like "$(output)" "not on this node: amqp1-(router|broker) is disabled" \
+        "$name: pre-install says the bus is elsewhere"
+    mkdir -p "$SANDBOX/subnode"
+    ini_render "$conf" >"$conf"
+    like "$(cat "$conf")" "transport_url = amqp://e2e:[^@]+@127.0.0.1:" \
+        "$name: the service points at the controller's bus (SERVICE_HOST)"
+    if [[ $mode == qpid-hybrid ]]; then
+        like "$(cat "$conf")" "\[oslo_messaging_notifications\]
+transport_url = rabbit://guest:guest@127.0.0.1:$RABBIT_PORT/" \
+            "$name: and at the controller's RabbitMQ for notifications"
+    fi
+    service_check "$name" "$python" "$conf"
+    devstack_run unstack
+    is "$DEVSTACK_STATUS" 0 "$name: unstack succeeds"
+    devstack_run clean
+    is "$(calls '^(stop_process|stop_service)')" "" \
+        "$name: unstack and clean stop nothing (the controller's bus stays)"
+    rm -rf "$SANDBOX/subnode"
+    cp "$SANDBOX/localrc.controller" "$SANDBOX/localrc"
+    cat "$SANDBOX/calls.controller" "$SANDBOX/calls" >"$SANDBOX/calls.all"
+    mv "$SANDBOX/calls.all" "$SANDBOX/calls"
+}
+
+# -- real qdrouterd/qpidd (realqpid), as AMQP1_DAEMONS=distro deploys them --------
+
+# realqpid: the bundle's bin/ (AMQP1_REALQPID, or ../shared/realqpid beside
+# the checkout, as CI lays it out)
+function realqpid {
+    local dir
+    for dir in ${AMQP1_REALQPID:-} "$REPO_DIR/../shared/realqpid"; do
+        if [[ -x "$dir/bin/qdrouterd" && -x "$dir/bin/qpidd" ]]; then
+            (cd "$dir/bin" && pwd)
+            return 0
+        fi
+    done
+    return 1
+}
+
+# scenario_real generation mode: the distribution path (packages "found",
+# sasldb written by the real saslpasswd2, the units restarted) with the
+# real daemons started in place of the packages' units
+function scenario_real {
+    local gen=$1 mode=$2 sasl
+    sasl=$(PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v saslpasswd2)
+    rm -f "$SANDBOX/bin/saslpasswd2"
+    ln -s "$sasl" "$SANDBOX/bin/saslpasswd2"
+    scenario "$gen" "$mode" AMQP1_DAEMONS=distro "STUB_REAL_DAEMONS=$REALQPID" \
+        "STUB_AVAILABLE=qdrouterd qpidd sasl2-bin libsasl2-modules"
+    rm -f "$SANDBOX/bin/saslpasswd2"
+    ln -s "$SHELL_TESTS_DIR/fakebin.sh" "$SANDBOX/bin/saslpasswd2"
+}
+
+# restack: stack.sh twice without unstack.sh, changing the mode between
+# them: the second restarts the stand-ins on the new config
+function restack {
+    local first second port1 port2 pid_before pids_after
+    note "stack.sh again without unstack.sh"
+    sandbox_reset
+    port1=$(free_port)
+    port2=$(free_port)
+    localrc AMQP1_SERVICE=qpid-dual AMQP1_DAEMONS=standin \
+        AMQP1_USERNAME=e2e "AMQP1_PASSWORD=$PASSWORD" \
+        "AMQP1_DEFAULT_PORT=$port1" "AMQP1_NOTIFY_PORT=$port2" \
+        AMQP1_START_TIMEOUT=60 STUB_RUN_PROCESS=background "PYTHON=$PY" \
+        PYTHONPATH= "AMQP1_STANDIN_VENV=$STANDIN_VENV"
+    devstack_run stack pre-install install post-config
+    is "$DEVSTACK_STATUS" 0 "restack: the first stack.sh (qpid-dual) succeeds"
+    first=$(stack_pids | sort)
+    port=$(free_port)
+    localrc AMQP1_SERVICE=qpid "AMQP1_NOTIFY_PORT=$port" AMQP1_DEFAULT_PORT=
+    devstack_run stack pre-install install post-config -- \
+        "iniset_rpc_backend nova $SANDBOX/nova.conf"
+    is "$DEVSTACK_STATUS" 0 "restack: the second stack.sh (qpid) succeeds"
+    if [[ $DEVSTACK_STATUS -ne 0 ]]; then
+        diag "$(output)"
+    fi
+    for pid_before in $first; do
+        ok "$(! kill -0 "$pid_before" 2>/dev/null; echo $?)" \
+            "restack: the first stack's stand-in $pid_before was stopped"
+    done
+    ok "$(! listening "$port1"; echo $?)" "restack: the old router's port is closed"
+    ok "$(listening "$port"; echo $?)" "restack: qpidd listens on the new port"
+    ini_render "$SANDBOX/nova.conf" >"$SANDBOX/nova.conf"
+    service_check "restack" "$PY" "$SANDBOX/nova.conf"
+    pids_after=$(stack_pids)
+    devstack_run unstack
+    for pid_before in $pids_after; do
+        ok "$(! kill -0 "$pid_before" 2>/dev/null; echo $?)" \
+            "restack: unstack stopped $pid_before"
+    done
+    devstack_run clean
+    is "$(leftovers)" "" "restack: nothing left on disk"
+}
+
 RABBIT=missing
 if rabbit_start; then
     RABBIT=started
 fi
-scenario qpid
-scenario qpid-dual
+GENERATIONS="om14"
+if [[ -n "$NEW_PY" ]]; then
+    GENERATIONS+=" om18"
+fi
+# the first scenario: the plugin builds the stand-ins' venv itself
+first_sub=""
+if [[ -z "$NEW_PY" ]]; then
+    first_sub=1
+fi
+E2E_SUBNODE=$first_sub E2E_STANDIN_VENV=$SANDBOX/data/amqp1/venv \
+    scenario om14 qpid
+# subnodes: every mode with the master generation (om18), and qpid-hybrid
+# (the controller's RabbitMQ) with both; om14 alone where om18 is missing
+for gen in $GENERATIONS; do
+    sub=""
+    if [[ $gen == om18 || -z "$NEW_PY" ]]; then
+        sub=1
+    fi
+    if [[ $gen == om18 ]]; then
+        E2E_SUBNODE=1 scenario om18 qpid
+    fi
+    E2E_SUBNODE=$sub scenario "$gen" qpid-dual
+    if [[ $RABBIT == started ]] && rabbit_ready; then
+        E2E_SUBNODE=1 scenario "$gen" qpid-hybrid
+    else
+        skip 1 "qpid-hybrid/$gen: no RabbitMQ node (rabbitmq-server and epmd needed)"
+    fi
+done
+if [[ -z "$NEW_PY" ]]; then
+    skip 1 "oslo.messaging 18.x: no driver/ in this checkout or no venv could be built"
+fi
+if REALQPID=$(realqpid); then
+    note "real daemons: $REALQPID"
+    for gen in $GENERATIONS; do
+        scenario_real "$gen" qpid-dual
+    done
+else
+    skip 1 "real daemons: no realqpid bundle (AMQP1_REALQPID or ../shared/realqpid)"
+fi
+restack
 if [[ $RABBIT == started ]] && rabbit_ready; then
-    scenario qpid-hybrid
     make_ca
-    scenario qpid-hybrid AMQP1_SSL=True "STUB_CA_DIR=$STUB_CA_DIR"
+    for gen in $GENERATIONS; do
+        scenario "$gen" qpid-hybrid AMQP1_SSL=True "STUB_CA_DIR=$STUB_CA_DIR"
+    done
     # DevStack's own RabbitMQ is DevStack's to stop; the test's node goes
     rabbit_pids=$(cat "$RABBIT_DIR/server.pid" "$RABBIT_DIR/epmd.pid")
     rabbit_stop
     ok "$(! kill -0 $rabbit_pids 2>/dev/null; echo $?)" \
         "the test's RabbitMQ node and its epmd are stopped too"
-else
-    skip 1 "qpid-hybrid: no RabbitMQ node (rabbitmq-server and epmd needed)"
 fi
 
 done_testing

@@ -4,6 +4,10 @@
 # Commands the plugin runs through PATH, faked for the shell tests: the
 # sandbox links sudo, apt-cache, dnf and saslpasswd2 to this script, which
 # records each call in $SANDBOX/calls and acts on the sandbox only.
+# Also systemctl (the units run_process started, from $SANDBOX/pids),
+# base-python (AMQP1_STANDIN_PYTHON: "-m venv DIR") and that venv's
+# python ("-m pip install", which gives it an amqp1-fixtures command:
+# $STUB_STANDIN_COMMAND, or a fake that records and sleeps).
 
 name=${0##*/}
 
@@ -96,6 +100,45 @@ case "$name" in
         # what the real one creates: a database for the user, not the
         # password in clear, with the umask's mode
         echo "sasldb for $1" >"$file"
+        ;;
+    systemctl)
+        _record "$@"
+        if [[ "$1" == "show" ]]; then
+            unit=${*: -1}
+            unit=${unit#devstack@}
+            pid=$(cat "$SANDBOX/pids/${unit%.service}" 2>/dev/null)
+            if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+                echo "$pid"
+            else
+                echo 0
+            fi
+        fi
+        ;;
+    base-python)
+        _record "$@"
+        if [[ "$1" != "-m" || "$2" != "venv" || -z "$3" ]]; then
+            exit 2
+        fi
+        mkdir -p "$3/bin"
+        echo "home = $SANDBOX/bin" >"$3/pyvenv.cfg"
+        ln -s "$(readlink -f "$0")" "$3/bin/python"
+        ;;
+    python)
+        echo "$0 $*" >>"$SANDBOX/calls"
+        if [[ "$1 $2 $3" == "-m pip install" ]]; then
+            if [[ -n "${STUB_STANDIN_COMMAND:-}" ]]; then
+                ln -sf "$STUB_STANDIN_COMMAND" "$(dirname "$0")/amqp1-fixtures"
+            else
+                ln -sf "$(readlink -f "$0")" "$(dirname "$0")/amqp1-fixtures"
+            fi
+            exit 0
+        fi
+        # "-c": the venv has no amqp1_fixtures module to report
+        exit 1
+        ;;
+    amqp1-fixtures)
+        _record "$@"
+        exec sleep 3600
         ;;
     *)
         echo "fakebin.sh: no fake for '$name'" >&2

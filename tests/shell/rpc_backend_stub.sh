@@ -13,13 +13,20 @@ if is_service_enabled rabbit; then
     RABBIT_HOST=${RABBIT_HOST:-$SERVICE_HOST}
 fi
 
+# _rabbit_usable: as DevStack's: rabbit here, or a controller's given
+function _rabbit_usable {
+    is_service_enabled rabbit || [[ -n "$RABBIT_HOST" && -n "$RABBIT_PASSWORD" ]]
+}
+
 function get_transport_url {
     _stub_record "rabbit:get_transport_url $1"
+    _rabbit_usable || return 0
     echo "rabbit://$RABBIT_USERID:$RABBIT_PASSWORD@$RABBIT_HOST:${RABBIT_PORT:-5672}/$1"
 }
 
 function get_notification_url {
     _stub_record "rabbit:get_notification_url $1"
+    _rabbit_usable || return 0
     echo "rabbit://$RABBIT_USERID:$RABBIT_PASSWORD@$RABBIT_HOST:${RABBIT_PORT:-5672}/$1"
 }
 

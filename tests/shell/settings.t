@@ -92,4 +92,26 @@ is "$(cat "$SANDBOX/after")" "rabbit://stackrabbit:rabbitsecret@127.0.0.1:5672/"
     "with amqp1 disabled, plugin.sh leaves DevStack's rpc_backend alone"
 is "$(calls '^pip_install')" "" "and installs nothing"
 
+# the plugin's guide: settings call define_plugin with the plugin's name
+sandbox_reset
+devstack_run stack -- true
+is "$(calls '^define_plugin')" "define_plugin amqp1" "settings say define_plugin amqp1"
+
+# DevStack's warn prints its second argument only: every warn in the
+# plugin is one string (a continuation line would be cut off)
+is "$(grep -n 'warn \$LINENO' "$REPO_DIR/devstack/lib/amqp1" "$REPO_DIR/devstack/plugin.sh" | grep -v '" *$')" "" \
+    "every warn call passes its whole message as one argument"
+is "$(grep -c 'warn \$LINENO' "$REPO_DIR/devstack/lib/amqp1")" 2 \
+    "(both of them)"
+
+# enable_plugin's branch defaults to master; this repository's is main
+like "$(grep -c 'enable_plugin amqp1' "$REPO_DIR/README.rst")" "^[1-9]" \
+    "the README has enable_plugin examples"
+is "$(grep 'enable_plugin amqp1' "$REPO_DIR/README.rst" | grep -vE ' main($|``)')" "" \
+    "every one of them names the branch main"
+
+# qdrouterd 1.19 deprecates saslConfigPath
+is "$(grep -c saslConfigPath "$REPO_DIR/devstack/lib/amqp1")" 0 \
+    "the router config uses saslConfigDir, not the deprecated saslConfigPath"
+
 done_testing

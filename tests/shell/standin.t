@@ -45,8 +45,14 @@ for mode in qpid qpid-dual qpid-hybrid external; do
     esac
 
     if [[ -n "$daemons" ]]; then
-        is "$(calls "^pip_install $REPO_DIR\$")" "pip_install $REPO_DIR" \
-            "$mode: the stand-ins are installed from the plugin's checkout"
+        is "$(calls "^base-python")" \
+            "base-python -m venv $SANDBOX/data/amqp1/venv" \
+            "$mode: the stand-ins get a venv of their own"
+        is "$(calls "^$SANDBOX/data/amqp1/venv/bin/python -m pip")" \
+            "$SANDBOX/data/amqp1/venv/bin/python -m pip install -q -e $REPO_DIR" \
+            "$mode: with the plugin's checkout, without upper-constraints"
+        is "$(calls "^pip_install $REPO_DIR")" "" \
+            "$mode: nothing of the stand-ins in the services' environment"
     else
         is "$(calls '^pip_install' | wc -l)" 1 \
             "external: nothing but the client libraries installed"
@@ -80,7 +86,7 @@ mech_list: PLAIN" "$mode: the router's SASL config names its credentials"
         is "$(file_mode "$DATA/qdrouterd")" 700 \
             "$mode: the router's state directory is private"
         is "$(calls '^run_process amqp1-router')" \
-            "run_process amqp1-router /usr/local/bin/amqp1-fixtures serve router -c $ROUTER_CONF" \
+            "run_process amqp1-router $SANDBOX/data/amqp1/venv/bin/amqp1-fixtures serve router -c $ROUTER_CONF" \
             "$mode: the router stand-in runs as a DevStack service on that file"
     else
         ok "$([[ ! -e $ROUTER_CONF ]]; echo $?)" "$mode: no qdrouterd.conf"
@@ -104,7 +110,7 @@ mech_list: PLAIN" "$mode: the router's SASL config names its credentials"
         is "$(file_mode "$DATA/qpidd/qpidd.credentials")" 600 \
             "$mode: broker credentials 0600"
         is "$(calls '^run_process amqp1-broker')" \
-            "run_process amqp1-broker /usr/local/bin/amqp1-fixtures serve broker --config $BROKER_CONF" \
+            "run_process amqp1-broker $SANDBOX/data/amqp1/venv/bin/amqp1-fixtures serve broker --config $BROKER_CONF" \
             "$mode: the broker stand-in runs as a DevStack service on that file"
     else
         ok "$([[ ! -e $BROKER_CONF ]]; echo $?)" "$mode: no qpidd.conf"
@@ -178,11 +184,36 @@ is "$(cat "$sandbox_keep")" "alice:two" \
 is "$(grep -c '^router=' "$SANDBOX/data/amqp1/devstack.state")" 1 \
     "and records the daemons once"
 
+# whatever DevStack's python layout (GLOBAL_VENV, PIP_VIRTUAL_ENV), the
+# command is the stand-ins' venv's
 sandbox_reset
-localrc AMQP1_SERVICE=qpid STUB_EXEC_PREFIX=/opt/stack/data/venv/bin
+localrc AMQP1_SERVICE=qpid STUB_EXEC_PREFIX=/opt/stack/data/venv/bin \
+    PIP_VIRTUAL_ENV=/opt/stack/requirements/.venv \
+    "AMQP1_STANDIN_VENV=$SANDBOX/standin-venv"
 devstack_run stack pre-install install
-like "$(calls '^run_process')" \
-    "^run_process amqp1-broker /opt/stack/data/venv/bin/amqp1-fixtures serve broker" \
-    "the stand-in runs from DevStack's python prefix (GLOBAL_VENV)"
+is "$(calls '^run_process')" \
+    "run_process amqp1-broker $SANDBOX/standin-venv/bin/amqp1-fixtures serve broker --config $SANDBOX/etc/qpid/qpidd.conf" \
+    "the stand-in runs from AMQP1_STANDIN_VENV, not DevStack's python prefix"
+ok "$([[ -L $SANDBOX/standin-venv/bin/amqp1-fixtures ]]; echo $?)" \
+    "which install_amqp1 gave the command"
+devstack_run clean
+ok "$([[ ! -e $SANDBOX/standin-venv ]]; echo $?)" \
+    "clean removes the venv it created"
+
+# a venv that already runs this checkout is used as it is
+sandbox_reset
+venv=$(mktemp -d "${TMPDIR:-/tmp}/amqp1-venv.XXXXXX")
+tap_on_exit rm -rf "$venv"
+mkdir -p "$venv/bin" "$venv/lib/amqp1_fixtures"
+printf '#!/bin/sh\necho "%s/fixtures/amqp1_fixtures/__init__.py"\n' "$REPO_DIR" \
+    >"$venv/bin/python"
+printf '#!/bin/sh\nexit 0\n' >"$venv/bin/amqp1-fixtures"
+chmod +x "$venv/bin/python" "$venv/bin/amqp1-fixtures"
+localrc AMQP1_SERVICE=qpid "AMQP1_STANDIN_VENV=$venv"
+devstack_run stack pre-install install
+is "$(calls "base-python|pip install")" "" \
+    "a venv that runs this checkout is not reinstalled"
+devstack_run clean
+ok "$([[ -x $venv/bin/python ]]; echo $?)" "nor removed by clean (not created by it)"
 
 done_testing

@@ -41,4 +41,33 @@ for run in qpid/standin qpid-dual/distro qpid-hybrid/standin \
         "$mode ($flavor): yet the services get it"
 done
 
+# the settings file expands user-given URLs (and the plugin's own
+# settings) with stack.sh's xtrace on: not one of its lines is traced
+sandbox_reset
+localrc AMQP1_SERVICE=external \
+    "AMQP1_RPC_TRANSPORT_URL=amqp://alice:$ENCODED@bus.example:5672/" \
+    "AMQP1_NOTIFY_TRANSPORT_URL=amqp://alice:$ENCODED@bus.example:5673/" \
+    "STUB_XTRACE=$SANDBOX/xtrace"
+devstack_run stack pre-install install post-config extra -- \
+    'iniset_rpc_backend nova /etc/nova.conf'
+is "$DEVSTACK_STATUS" 0 "external with URLs in local.conf: stack runs under xtrace"
+is "$(grep -hF -e "$PASSWORD" -e "$ENCODED" "$SANDBOX/xtrace" "$SANDBOX/out")" "" \
+    "the URLs' password is in no trace line or output"
+is "$(grep -cE 'AMQP1_(PASSWORD|RPC_TRANSPORT_URL|NOTIFY_TRANSPORT_URL)=' "$SANDBOX/xtrace")" 0 \
+    "no assignment of the secret-bearing settings is traced"
+like "$(ini_get /etc/nova.conf DEFAULT transport_url)" "$ENCODED@bus.example:5672" \
+    "yet the services get the URL"
+
+# a subnode (no daemons) and a second stack.sh without unstack
+sandbox_reset
+localrc AMQP1_SERVICE=qpid-hybrid AMQP1_USERNAME=alice "AMQP1_PASSWORD=$PASSWORD" \
+    ENABLED_SERVICES=n-cpu DISABLED_SERVICES=amqp1-router \
+    SERVICE_HOST=192.0.2.10 RABBIT_HOST=192.0.2.10 "RABBIT_PASSWORD=$PASSWORD" \
+    "STUB_XTRACE=$SANDBOX/xtrace"
+devstack_run stack pre-install install post-config extra -- \
+    'iniset_rpc_backend nova /etc/nova.conf'
+devstack_run stack pre-install install post-config extra
+is "$(grep -hF -e "$PASSWORD" -e "$ENCODED" "$SANDBOX/xtrace" "$SANDBOX/out")" "" \
+    "subnode, stacked twice: the password appears nowhere"
+
 done_testing

@@ -1,0 +1,132 @@
+#!/bin/bash
+#
+# The start checks check the daemon (issue 9, item 5): a port someone else
+# holds stops stack.sh before the daemon starts, naming the port and its
+# owner; a daemon that exits, or that listens without answering an AMQP
+# open, stops it too.  Runs the plugin's real checks (ss, an AMQP open
+# through proton) against real processes.
+
+source "$(dirname "$0")/tap.sh"
+source "$(dirname "$0")/devstack_stubs.sh"
+
+if ! PY=$(command -v python3) || ! "$PY" -c 'import proton, amqp1_fixtures' 2>/dev/null; then
+    plan skip_all "python3 with proton and this project is needed for the AMQP open"
+fi
+plan no_plan
+sandbox_create
+
+# a stand-ins' venv whose python is the real one (with proton) and whose
+# amqp1-fixtures is $1
+function fake_venv {
+    local venv=$SANDBOX/venv-$2
+    mkdir -p "$venv/bin"
+    # a wrapper, not a link: python finds its venv through its own path
+    printf '#!/bin/sh\nexec "%s" "$@"\n' "$PY" >"$venv/bin/python"
+    chmod +x "$venv/bin/python"
+    ln -sf "$1" "$venv/bin/amqp1-fixtures"
+    echo "$venv"
+}
+
+# listener port: a process holding the port without speaking AMQP
+function listener {
+    cat >"$SANDBOX/bin/listener" <<'EOF'
+import socket
+import sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(5)
+conns = []
+while True:
+    conns.append(s.accept()[0])
+EOF
+    "$PY" "$SANDBOX/bin/listener" "$1" &
+    LISTENER=$!
+    tap_on_exit "kill $LISTENER 2>/dev/null"
+    until timeout 1 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null; do
+        sleep 0.1
+    done
+}
+
+port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+# -- a busy port ---------------------------------------------------------------------
+
+listener "$port"
+sandbox_reset
+localrc AMQP1_SERVICE=qpid AMQP1_DAEMONS=standin "AMQP1_NOTIFY_PORT=$port" PYTHONPATH= \
+    AMQP1_START_TIMEOUT=10
+devstack_run stack pre-install install
+is "$DEVSTACK_STATUS" 1 "a port another process holds stops stack.sh"
+like "$(output)" "port $port, where qpidd is to listen on 127.0.0.1, is in use by python3[.0-9]* \(pid $LISTENER\): stop that \(a RabbitMQ left by unstack.sh without --all\?\) or set AMQP1_NOTIFY_PORT to a free port" \
+    "naming the port, its owner and the setting"
+is "$(calls '^run_process')" "" "before the daemon is started"
+
+# -- a daemon that listens but does not answer AMQP ----------------------------------
+
+# the port held by the "daemon" itself: its pid is the unit's MainPID
+cat >"$SANDBOX/bin/mute-daemon" <<EOF
+#!/bin/bash
+exec "$PY" -c '
+import re, socket, sys
+port = int(re.search(r"^port=(\d+)", open(sys.argv[1]).read(), re.M).group(1))
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", port))
+s.listen(5)
+conns = []
+while True:
+    conns.append(s.accept()[0])
+' "\${@: -1}"
+EOF
+chmod +x "$SANDBOX/bin/mute-daemon"
+kill "$LISTENER"
+wait "$LISTENER" 2>/dev/null
+sandbox_reset
+localrc AMQP1_SERVICE=qpid AMQP1_DAEMONS=standin "AMQP1_NOTIFY_PORT=$port" PYTHONPATH= \
+    AMQP1_START_TIMEOUT=3 STUB_RUN_PROCESS=background \
+    "AMQP1_STANDIN_VENV=$(fake_venv "$SANDBOX/bin/mute-daemon" mute)"
+devstack_run stack pre-install install
+is "$DEVSTACK_STATUS" 1 "a daemon that never answers an AMQP open stops stack.sh"
+like "$(output)" "qpidd is not answering an AMQP open on 127.0.0.1:$port after 3s \(Timeout: .*\); see $SANDBOX/logs/qpidd.log and the journal of devstack@amqp1-broker.service" \
+    "pointing at its log and unit"
+devstack_run unstack
+
+# -- a daemon that exits ------------------------------------------------------------
+
+printf '#!/bin/sh\necho "port in use" >&2\nexit 3\n' >"$SANDBOX/bin/dying-daemon"
+chmod +x "$SANDBOX/bin/dying-daemon"
+sandbox_reset
+localrc AMQP1_SERVICE=qpid AMQP1_DAEMONS=standin "AMQP1_NOTIFY_PORT=$port" PYTHONPATH= \
+    AMQP1_START_TIMEOUT=10 STUB_RUN_PROCESS=background \
+    "AMQP1_STANDIN_VENV=$(fake_venv "$SANDBOX/bin/dying-daemon" dying)"
+devstack_run stack pre-install install
+is "$DEVSTACK_STATUS" 1 "a daemon that exits stops stack.sh"
+like "$(output)" "qpidd \(devstack@amqp1-broker.service\) is not running: it exited right after it started; see $SANDBOX/logs/qpidd.log and the journal of devstack@amqp1-broker.service" \
+    "saying so, with where to look"
+
+# -- the real stand-in passes -------------------------------------------------------
+
+PREFIX=$("$PY" -c 'import sys; print(sys.prefix)')
+sandbox_reset
+localrc AMQP1_SERVICE=qpid AMQP1_DAEMONS=standin "AMQP1_NOTIFY_PORT=$port" PYTHONPATH= \
+    AMQP1_USERNAME=alice AMQP1_PASSWORD='s3cr:t@' AMQP1_START_TIMEOUT=60 \
+    STUB_RUN_PROCESS=background "AMQP1_STANDIN_VENV=$PREFIX"
+devstack_run stack pre-install install
+is "$DEVSTACK_STATUS" 0 "the stand-in passes the start check"
+like "$(output)" "qpidd \(devstack@amqp1-broker.service, pid [0-9]+\) answers AMQP on 127.0.0.1:$port" \
+    "after an AMQP open with its credentials"
+devstack_run unstack
+
+# a wrong password in the open is refused: the check really authenticates
+sandbox_reset
+localrc AMQP1_SERVICE=qpid AMQP1_DAEMONS=standin "AMQP1_NOTIFY_PORT=$port" PYTHONPATH= \
+    AMQP1_USERNAME=alice AMQP1_PASSWORD=right AMQP1_START_TIMEOUT=60 \
+    STUB_RUN_PROCESS=background "AMQP1_STANDIN_VENV=$PREFIX"
+devstack_run stack pre-install install -- \
+    'AMQP1_PASSWORD=wrong; _amqp1_amqp_open broker || echo "status $?"'
+like "$(cat "$SANDBOX/after")" "unauthorized-access.*
+status 1" "an AMQP open with a wrong password fails, saying why"
+devstack_run unstack
+
+done_testing
