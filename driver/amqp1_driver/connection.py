@@ -1005,10 +1005,9 @@ class IOThread:
 
     def _add_subscription(self, sub):
         self._subscriptions.append(sub)
+        # not connected yet: ready is set once the links attach on open
         if self._open:
             self._attach(sub)
-        else:
-            sub.ready.set()
 
     def _attach(self, sub):
         old = sub.receivers
