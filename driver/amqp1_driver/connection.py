@@ -39,6 +39,7 @@ import threading
 import time
 import uuid
 
+import cproton
 import oslo_messaging
 import proton
 from proton import Collector
@@ -652,21 +653,27 @@ class IOThread:
     # ------------------------------------------------------------------
     # Events
     def _dispatch(self):
+        # proton.Event wraps every object an event touches (a dozen cffi
+        # calls, each releasing the GIL); most events need none of them, so
+        # peek at the raw event and wrap only what a handler uses.
         collector = self._collector
-        while collector is not None:
-            ev = collector.peek()
-            if ev is None:
+        if collector is None:
+            return
+        impl = collector._impl
+        handlers = _HANDLERS
+        while True:
+            ev = cproton.pn_collector_peek(impl)
+            if cproton.isnull(ev):
                 return
-            etype = ev.type
-            handler = _HANDLERS.get(etype)
+            handler = handlers.get(cproton.pn_event_type(ev))
             if handler is not None:
                 handler(self, ev)
-            if self._collector is not collector:
-                return  # torn down by the handler
-            collector.pop()
+                if self._collector is not collector:
+                    return  # torn down by the handler
+            cproton.pn_collector_pop(impl)
 
     def _on_transport_error(self, ev):
-        t = ev.transport
+        t = self._transport
         cond = t.condition
         name = cond.name if cond else None
         desc = cond.description if cond else None
@@ -683,7 +690,7 @@ class IOThread:
         self._lost(self._reason or 'connection closed')
 
     def _on_conn_remote_open(self, ev):
-        conn = ev.connection
+        conn = self._conn
         self._open = True
         self._auth_error = None
         self._delay = self._interval
@@ -715,7 +722,7 @@ class IOThread:
                 self._group.default_sender_link_timeout, self._sweep)
 
     def _on_conn_remote_close(self, ev):
-        cond = ev.connection.remote_condition
+        cond = self._conn.remote_condition
         if cond is not None:
             self._reason = 'closed by peer: %s: %s' % (cond.name,
                                                        cond.description)
@@ -725,10 +732,10 @@ class IOThread:
                     '%s:%s' % host[:2], host[2], cond.description)
         else:
             self._reason = 'closed by peer'
-        ev.connection.close()
+        self._conn.close()
 
     def _on_link_remote_open(self, ev):
-        link = ev.link
+        link = Link.wrap(cproton.pn_event_link(ev))
         name = link.name
         if name == self._reply_name:
             self.reply_address = link.remote_source.address
@@ -744,7 +751,7 @@ class IOThread:
                 sub.ready.set()
 
     def _on_link_remote_close(self, ev):
-        link = ev.link
+        link = Link.wrap(cproton.pn_event_link(ev))
         name = link.name
         cond = link.remote_condition
         reason = ('%s: %s' % (cond.name, cond.description) if cond
@@ -790,14 +797,14 @@ class IOThread:
             self._later(delay, self._reattach, obj, self._generation)
 
     def _on_link_flow(self, ev):
-        link = ev.link
+        link = Link.wrap(cproton.pn_event_link(ev))
         if link.is_sender:
             obj = self._links.get(link.name)
             if obj is not None:
                 self._pump(obj)
 
     def _on_delivery(self, ev):
-        dlv = ev.delivery
+        dlv = Delivery.wrap(cproton.pn_event_delivery(ev))
         link = dlv.link
         if link.is_sender:
             self._on_disposition(dlv, link)
@@ -850,10 +857,13 @@ class IOThread:
             return
         sender = self._links.get(link.name)
         send = sender.unacked.pop(dlv.tag, None) if sender else None
-        remote = dlv.remote
-        failed = remote.failed
-        undeliverable = remote.undeliverable
-        cond = remote.condition
+        failed = undeliverable = False
+        cond = None
+        if state != Delivery.ACCEPTED and state != Delivery.RELEASED:
+            remote = dlv.remote
+            failed = remote.failed
+            undeliverable = remote.undeliverable
+            cond = remote.condition
         dlv.settle()
         if send is None or send.cancelled or send.future.done():
             return
@@ -1102,14 +1112,15 @@ _TERMINAL = frozenset([Delivery.ACCEPTED, Delivery.REJECTED,
 _STATE_NAMES = {Delivery.ACCEPTED: 'accepted', Delivery.REJECTED: 'rejected',
                 Delivery.RELEASED: 'released', Delivery.MODIFIED: 'modified'}
 
+# keyed by the raw event type number (see IOThread._dispatch)
 _HANDLERS = {
-    Event.TRANSPORT_ERROR: IOThread._on_transport_error,
-    Event.TRANSPORT_CLOSED: IOThread._on_transport_closed,
-    Event.CONNECTION_REMOTE_OPEN: IOThread._on_conn_remote_open,
-    Event.CONNECTION_REMOTE_CLOSE: IOThread._on_conn_remote_close,
-    Event.LINK_REMOTE_OPEN: IOThread._on_link_remote_open,
-    Event.LINK_REMOTE_CLOSE: IOThread._on_link_remote_close,
-    Event.LINK_REMOTE_DETACH: IOThread._on_link_remote_close,
-    Event.LINK_FLOW: IOThread._on_link_flow,
-    Event.DELIVERY: IOThread._on_delivery,
+    Event.TRANSPORT_ERROR.number: IOThread._on_transport_error,
+    Event.TRANSPORT_CLOSED.number: IOThread._on_transport_closed,
+    Event.CONNECTION_REMOTE_OPEN.number: IOThread._on_conn_remote_open,
+    Event.CONNECTION_REMOTE_CLOSE.number: IOThread._on_conn_remote_close,
+    Event.LINK_REMOTE_OPEN.number: IOThread._on_link_remote_open,
+    Event.LINK_REMOTE_CLOSE.number: IOThread._on_link_remote_close,
+    Event.LINK_REMOTE_DETACH.number: IOThread._on_link_remote_close,
+    Event.LINK_FLOW.number: IOThread._on_link_flow,
+    Event.DELIVERY.number: IOThread._on_delivery,
 }
