@@ -232,6 +232,8 @@ class IOThread:
                 self.submit(self._begin_stop)
             except exceptions.IOThreadDead:
                 pass
+            if threading.current_thread() is self._thread:
+                return  # called back on the loop itself: it stops soon
             self._thread.join(timeout)
         self._close_wakeup()
 
