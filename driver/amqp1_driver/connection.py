@@ -274,6 +274,7 @@ class IOThread:
             self.dead = exceptions.IOThreadDead('the transport was cleaned up')
         finally:
             self._drop_socket()
+            self._close_wakeup()
 
     def _loop(self):
         sel = self._sel
