@@ -139,6 +139,8 @@ class IOThread:
         self._pid = os.getpid()
 
         self._tasks = collections.deque()
+        # (future, value) pairs completed at the end of a loop iteration
+        self._done = []
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -278,6 +280,7 @@ class IOThread:
 
     def _loop(self):
         sel = self._sel
+        done = self._done
         while True:
             timeout = None
             if self._tasks:
@@ -292,6 +295,12 @@ class IOThread:
             self._run_tasks()
             self._run_timers()
             self._process()
+            if done:
+                # completed only now, after the socket write: the woken
+                # callers do not compete for the GIL with that write
+                for future, value in done:
+                    future.set(value)
+                done.clear()
             if self._stopping and self._conn is None:
                 return
 
@@ -343,6 +352,9 @@ class IOThread:
         self._fail_all(self.dead)
 
     def _fail_all(self, error):
+        for future, value in self._done:
+            future.set(value)
+        self._done.clear()
         pending = []
         while self._tasks:
             task = self._tasks.popleft()
@@ -839,7 +851,7 @@ class IOThread:
                 send.beat = time.monotonic()
             else:
                 del self._calls[msg.correlation_id]
-                send.future.set(msg)
+                self._done.append((send.future, msg))
             if not dlv.settled:
                 dlv.update(Delivery.ACCEPTED)
         elif not dlv.settled:
@@ -872,7 +884,7 @@ class IOThread:
             return
         if state == Delivery.ACCEPTED:
             if send.kind != links.CALL:
-                send.future.set(None)
+                self._done.append((send.future, None))
         elif state == Delivery.RELEASED or (
                 state == Delivery.MODIFIED and not failed and
                 not undeliverable):
@@ -957,7 +969,7 @@ class IOThread:
             if send.presettled:
                 dlv.settle()
                 if send.kind != links.CALL:
-                    send.future.set(None)
+                    self._done.append((send.future, None))
             else:
                 sender.unacked[tag] = send
 
