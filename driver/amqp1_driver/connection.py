@@ -629,15 +629,20 @@ class IOThread:
             error = self._auth_error
         else:
             LOG.warning('AMQP 1.0 connection to %s lost: %s', host, reason)
+        failure = error or oslo_messaging.MessageDeliveryFailure(
+            'Message send failed: %s' % reason)
         for sender in self._senders.values():
-            pending = list(sender.unacked.values()) + list(sender.queue)
+            # sent but not settled: the peer may have it, so a re-send
+            # could duplicate it (14.x failed these too)
+            for send in sender.unacked.values():
+                if not (send.cancelled or send.future.done()):
+                    self._calls.pop(send.msg_id, None)
+                    send.future.fail(failure)
             sender.unacked.clear()
+            pending = list(sender.queue)
             sender.queue.clear()
             for send in pending:
-                self._requeue_or_fail(send, error or oslo_messaging.
-                                      MessageDeliveryFailure(
-                                          'Message send failed: %s'
-                                          % reason))
+                self._requeue_or_fail(send, failure)
         self._senders = {}
         for sub in self._subscriptions:
             for rcv in sub.receivers:
@@ -786,12 +791,17 @@ class IOThread:
             LOG.warning('sender link to %s closed: %s', obj.address, reason)
             if self._senders.get(obj.address) is obj:
                 del self._senders[obj.address]
-            pending = list(obj.unacked.values()) + list(obj.queue)
-            obj.unacked.clear()
-            obj.queue.clear()
             error = oslo_messaging.MessageDeliveryFailure(
                 'Message send failed: link to %s closed: %s'
                 % (obj.address, reason))
+            # sent but not settled: may have been delivered, never re-send
+            for send in obj.unacked.values():
+                if not (send.cancelled or send.future.done()):
+                    self._calls.pop(send.msg_id, None)
+                    send.future.fail(error)
+            obj.unacked.clear()
+            pending = list(obj.queue)
+            obj.queue.clear()
             retry = []
             for send in pending:
                 if send.cancelled or send.future.done():

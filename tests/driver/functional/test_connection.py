@@ -161,6 +161,29 @@ class ReconnectTest(base.TestCase):
         self.assertEqual(('info', 'after', 2),
                          listener.endpoint.events.get(timeout=20))
 
+    def test_unsettled_call_fails_on_loss_not_resent(self):
+        router = self.useFixture(FakeRouter())
+        self.server(router.transport_url)
+        client = self.client(router.transport_url)
+        # the router holds the request: unsettled at the client
+        router.inject('delay', delay=60, address=RPC)
+        outcome = []
+        done = threading.Event()
+
+        def call():
+            try:
+                client.call(1, timeout=30)
+            except Exception as exc:
+                outcome.append(exc)
+            done.set()
+        threading.Thread(target=call, daemon=True).start()
+        router.wait_for(lambda: router.stats.totals.received >= 1)
+        router.kill()
+        self.assertTrue(done.wait(15))
+        self.assertIsInstance(outcome[0],
+                              oslo_messaging.MessageDeliveryFailure)
+        self.assertIn('send failed', str(outcome[0]))
+
     def test_unresolvable_host_times_out_and_keeps_working(self):
         client = self.client('amqp://no-such-host.invalid:5672/')
         for _ in range(2):
