@@ -79,8 +79,9 @@ def require_tls_support(present=None):
             'or ssl_cert_file) but the installed python-qpid-proton was '
             'built without OpenSSL, so it cannot encrypt. Install the '
             'OpenSSL headers (Debian: apt-get install libssl-dev '
-            'pkg-config) and rebuild it: pip install --no-binary :all: '
-            '--force-reinstall python-qpid-proton')
+            'pkg-config) and rebuild it without pip\'s cached wheel: pip '
+            'install --no-cache-dir --force-reinstall --no-deps '
+            'python-qpid-proton')
 
 
 def next_delay(delay, interval, backoff, maximum):
