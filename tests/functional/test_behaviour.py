@@ -49,10 +49,6 @@ TRANSACTIONAL_STATE = 0x34
 ROUTER_DIFFERENCES = {
 }
 BROKER_DIFFERENCES = {
-    'idle-timeout-mirror': 'FakeBroker advertises no idle timeout even '
-                           'when the client asks (qpidd mirrors the '
-                           'client\'s); needs a connection-open hook in '
-                           'the engine',
 }
 
 

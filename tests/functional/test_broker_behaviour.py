@@ -106,6 +106,34 @@ class AddressTest(BrokerTestCase):
         self.assertEqual('qpid-cpp', self.connect().properties['product'])
 
 
+class IdleTimeoutTest(BrokerTestCase):
+    """qpidd answers a client's idle timeout with the same value."""
+
+    broker_options = {'idle_timeout': 4}
+
+    def test_a_client_that_asks_gets_its_own_value(self):
+        # A proton client with heartbeat=10 advertises 5 s; so does the
+        # broker then, whatever its own setting.
+        self.assertEqual(5.0, self.connect(heartbeat=10).transport
+                         .remote_idle_timeout)
+
+    def test_a_client_that_asks_none_gets_the_setting(self):
+        self.assertEqual(2.0, self.connect().transport.remote_idle_timeout)
+
+    def test_silent_client_with_short_idle_timeout_stays_connected(self):
+        # Both ends now expect a frame every second or so: each keeps the
+        # other alive with empty frames while the application is silent.
+        client = self.connect(heartbeat=1)
+        frames = client.transport.frames_input
+        self.assertEqual([], self.clients.idle(3))
+        self.assertTrue(client.usable)
+        self.assertGreaterEqual(client.transport.frames_input - frames, 2)
+        self.assertEqual(1, self.broker.stats.connections)
+        address = unique('unicast')
+        self.assert_accepted(self.send_all(address, ['awake']))
+        self.assertEqual(['awake'], self.receive(address, 1).bodies)
+
+
 class StoreAndForwardTest(BrokerTestCase):
     """Points 2 and 3: credit, early acceptance, order, sharing."""
 
