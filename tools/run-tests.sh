@@ -12,5 +12,8 @@ bash tools/test-setup.sh
 python3 -m pip install -q --disable-pip-version-check 'tox>=4.0'
 
 python3 -m tox -e pep8,bashate,shell,oslo-functional
+# oslo.messaging 18.x's functional suite through driver/, and the
+# 14.9.x <-> 18.x interop tests.
+python3 -m tox -e oslo-functional-18,interop
 # -qq: keep tox's own report quiet so pytest's summary is the last line.
 python3 -m tox -qq -e all
