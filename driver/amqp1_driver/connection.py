@@ -1,0 +1,1097 @@
+"""The I/O thread: the one owner of proton for one transport.
+
+It drives a :class:`proton.Connection`/:class:`proton.Transport` over a
+non-blocking socket with :mod:`selectors` (no reactor): reads into the
+transport, dispatches the collector's events, writes what proton produced.
+Other threads never touch proton; they append work to one deque and write
+one byte to a socketpair (only when the loop is not already awake), then
+wait on a :class:`~amqp1_driver.links.Future` with their own deadline.
+
+Reconnection is ours: the first host of the URL is picked at random, then
+round-robin; the delay starts at ``connection_retry_interval``, is
+multiplied by ``connection_retry_backoff`` after each failed attempt,
+capped at ``connection_retry_interval_max`` and reset once a connection
+opens.  A host name that does not resolve is a failed attempt like a
+refused connection.
+
+If the loop ever raises, every waiter fails at once with
+:class:`~amqp1_driver.exceptions.IOThreadDead` and later submissions fail
+immediately with the same reason.
+"""
+
+import collections
+import errno
+import heapq
+import logging
+import os
+import random
+import selectors
+import socket
+import ssl as pyssl
+import sys
+import threading
+import time
+import uuid
+
+import oslo_messaging
+import proton
+from proton import Collector
+from proton import Delivery
+from proton import Event
+from proton import Link
+from proton import SSL
+from proton import SSLDomain
+from proton import Transport
+
+from amqp1_driver import addressing
+from amqp1_driver import exceptions
+from amqp1_driver import links
+
+LOG = logging.getLogger(__name__)
+
+_UNAUTHORIZED = 'amqp:unauthorized-access'
+_READ_SIZE = 65536
+
+
+def tls_requested(group):
+    """True if the options ask for TLS (``ssl``, a CA or a certificate)."""
+    return bool(group.ssl or group.ssl_ca_file or group.ssl_cert_file)
+
+
+def require_tls_support(present=None):
+    """Raise :class:`TLSUnavailable` unless proton can do TLS.
+
+    :param present: the result of ``proton.SSL.present()``; asked when None
+        (a parameter so that a TLS-less build can be simulated in tests).
+    """
+    if present is None:
+        present = SSL.present()
+    if not present:
+        raise exceptions.TLSUnavailable(
+            'SSL/TLS was requested ([oslo_messaging_amqp] ssl, ssl_ca_file '
+            'or ssl_cert_file) but the installed python-qpid-proton was '
+            'built without OpenSSL, so it cannot encrypt. Install the '
+            'OpenSSL headers (Debian: apt-get install libssl-dev '
+            'pkg-config) and rebuild it: pip install --no-binary :all: '
+            '--force-reinstall python-qpid-proton')
+
+
+def container_id():
+    """A container-id like the 14.x driver's (node, program, pid, uuid)."""
+    prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ''
+    return 'openstack.org/om/container/%s/%s/%s/%s' % (
+        socket.gethostname(), prog, os.getpid(), uuid.uuid4().hex)
+
+
+class _Timer:
+    __slots__ = ('when', 'func', 'args', 'cancelled')
+
+    def __init__(self, when, func, args):
+        self.when = when
+        self.func = func
+        self.args = args
+        self.cancelled = False
+
+    def __lt__(self, other):
+        return self.when < other.when
+
+
+class IOThread:
+    """One AMQP connection (with failover) and the thread that runs it.
+
+    :param group: the ``[oslo_messaging_amqp]`` options (URL-overridable).
+    :param url: the :class:`oslo_messaging.TransportURL`.
+    :param default_exchange: ``[DEFAULT] control_exchange``.
+    """
+
+    def __init__(self, group, url, default_exchange):
+        self._group = group
+        self._default_exchange = default_exchange
+        self._vhost = url.virtual_host
+        hosts = [(h.hostname or 'localhost', h.port or 5672, h.username,
+                  h.password) for h in url.hosts] or [
+            ('localhost', 5672, None, None)]
+        self._hosts = hosts
+        self._host_index = random.randrange(len(hosts))
+        self._container = group.container_name or container_id()
+        self._tls = tls_requested(group)
+        if self._tls:
+            require_tls_support()
+        self._interval = group.connection_retry_interval
+        self._delay = self._interval
+        self._pid = os.getpid()
+
+        self._tasks = collections.deque()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._woken = False
+        self._sel = selectors.DefaultSelector()
+        self._sel.register(self._wake_r, selectors.EVENT_READ, None)
+        self._timers = []
+        self._cancelled_timers = 0
+
+        self.dead = None
+        self._stopping = False
+        self._stopped = links.Future()
+        # connection state
+        self._sock = None
+        self._sock_mask = 0
+        self._connecting = False
+        self._conn = None
+        self._transport = None
+        self._collector = None
+        self._session = None
+        self._generation = 0
+        self._host = None
+        self._addresser = None
+        self._open = False
+        self._reply = None
+        self._reply_name = None
+        self.reply_address = None
+        self._ready = False
+        self._tag = 0
+        self._tick_timer = None
+        self._reason = None
+        self._auth_error = None
+        # requests and links
+        self._waiting = collections.deque()
+        self._senders = {}
+        self._links = {}
+        self._calls = {}
+        self._subscriptions = []
+        self._sweep_timer = None
+
+        self._thread = threading.Thread(
+            target=self._run, name='amqp1-driver I/O %s' % self._container,
+            daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------------
+    # Any thread
+    @property
+    def pid(self):
+        """The pid of the process that created this connection."""
+        return self._pid
+
+    @property
+    def thread(self):
+        return self._thread
+
+    def submit(self, task):
+        """Hand ``task`` (a callable or a :class:`links.Send`) to the loop.
+
+        :raises IOThreadDead: the loop has ended.
+        """
+        if self.dead is not None:
+            raise self.dead
+        self._tasks.append(task)
+        if not self._woken:
+            self._woken = True
+            try:
+                self._wake_w.send(b'x')
+            except (BlockingIOError, InterruptedError):
+                pass  # the pipe is full: the loop is awake anyway
+            except OSError:
+                if self.dead is not None:
+                    raise self.dead
+                raise
+        if self.dead is not None:
+            raise self.dead
+
+    def cancel(self, send):
+        """Forget ``send`` (its caller gave up): from any thread."""
+        send.cancelled = True
+        try:
+            self.submit(lambda: self._forget(send))
+        except exceptions.IOThreadDead:
+            pass
+
+    def shutdown(self, timeout=10.0):
+        """Close links and connection, end the thread, wait for it."""
+        if self._thread.is_alive() and self.dead is None:
+            try:
+                self.submit(self._begin_stop)
+            except exceptions.IOThreadDead:
+                pass
+            self._thread.join(timeout)
+        self._close_wakeup()
+
+    def abandon(self):
+        """In a forked child: drop the parent's connection, touch nothing."""
+        self.dead = exceptions.IOThreadDead('connection owned by the parent '
+                                            'process (pid %s)' % self._pid)
+        for obj in (self._sock, self._wake_r, self._wake_w):
+            if obj is not None:
+                try:
+                    obj.close()
+                except OSError:
+                    pass
+
+    def _close_wakeup(self):
+        for s in (self._wake_r, self._wake_w):
+            try:
+                s.close()
+            except OSError:
+                pass
+        try:
+            self._sel.close()
+        except (OSError, ValueError):
+            pass
+
+    # ------------------------------------------------------------------
+    # The loop
+    def _run(self):
+        try:
+            self._start_connect()
+            self._loop()
+        except BaseException as exc:  # noqa: B902 - must fail every waiter
+            LOG.exception('AMQP 1.0 driver I/O thread failed')
+            self._die(exc)
+        else:
+            self._fail_all(exceptions.DriverShutdown(
+                'the transport was cleaned up'))
+            self.dead = exceptions.IOThreadDead('the transport was cleaned up')
+        finally:
+            self._drop_socket()
+
+    def _loop(self):
+        sel = self._sel
+        while True:
+            timeout = None
+            if self._tasks:
+                timeout = 0
+            elif self._timers:
+                timeout = max(0.0, self._timers[0].when - time.monotonic())
+            for key, mask in sel.select(timeout):
+                if key.data is None:
+                    self._drain_wakeup()
+                else:
+                    self._socket_ready(mask)
+            self._run_tasks()
+            self._run_timers()
+            self._process()
+            if self._stopping and self._conn is None:
+                return
+
+    def _drain_wakeup(self):
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+
+    def _run_tasks(self):
+        self._woken = False
+        tasks = self._tasks
+        while tasks:
+            task = tasks.popleft()
+            if isinstance(task, links.Send):
+                self._new_send(task)
+            else:
+                task()
+
+    def _later(self, delay, func, *args):
+        timer = _Timer(time.monotonic() + delay, func, args)
+        heapq.heappush(self._timers, timer)
+        return timer
+
+    def _cancel_timer(self, timer):
+        if timer is not None and not timer.cancelled:
+            timer.cancelled = True
+            self._cancelled_timers += 1
+            if self._cancelled_timers > 64 and (
+                    self._cancelled_timers > len(self._timers) // 2):
+                self._timers = [t for t in self._timers if not t.cancelled]
+                heapq.heapify(self._timers)
+                self._cancelled_timers = 0
+
+    def _run_timers(self):
+        now = time.monotonic()
+        timers = self._timers
+        while timers and timers[0].when <= now:
+            timer = heapq.heappop(timers)
+            if timer.cancelled:
+                self._cancelled_timers -= 1
+                continue
+            timer.func(*timer.args)
+
+    def _die(self, exc):
+        self.dead = exceptions.IOThreadDead(
+            'the AMQP 1.0 driver I/O thread died: %r' % (exc,))
+        self._fail_all(self.dead)
+
+    def _fail_all(self, error):
+        pending = []
+        while self._tasks:
+            task = self._tasks.popleft()
+            if isinstance(task, links.Send):
+                pending.append(task)
+        pending.extend(self._waiting)
+        self._waiting.clear()
+        for s in self._senders.values():
+            pending.extend(s.queue)
+            pending.extend(s.unacked.values())
+        pending.extend(self._calls.values())
+        self._calls.clear()
+        for send in pending:
+            send.future.fail(error)
+        for sub in self._subscriptions:
+            if sub.ready is not None:
+                sub.ready.set()
+        self._stopped.set()
+
+    # ------------------------------------------------------------------
+    # Socket and transport
+    def _start_connect(self):
+        if self._stopping:
+            return
+        host, port, user, password = self._hosts[self._host_index]
+        self._host_index = (self._host_index + 1) % len(self._hosts)
+        self._host = (host, port, user, password)
+        self._reason = None
+        try:
+            infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+            family, stype, proto, _, addr = infos[0]
+            sock = socket.socket(family, stype, proto)
+        except (OSError, UnicodeError) as exc:
+            self._attempt_failed('cannot resolve %s:%s: %s'
+                                 % (host, port, exc))
+            return
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        err = sock.connect_ex(addr)
+        self._sock = sock
+        self._connecting = True
+        self._sock_mask = selectors.EVENT_WRITE
+        self._sel.register(sock, self._sock_mask, 'sock')
+        if err not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK,
+                       errno.EAGAIN):
+            self._attempt_failed('cannot connect to %s:%s: %s'
+                                 % (host, port, os.strerror(err)))
+            return
+        try:
+            self._setup_transport(host, user, password)
+        except exceptions.TLSUnavailable:
+            raise
+        except Exception as exc:
+            # e.g. an unreadable certificate file: retry, and say why
+            self._attempt_failed('cannot set up the connection to %s:%s: '
+                                 '%s' % (host, port, exc))
+
+    def _setup_transport(self, host, user, password):
+        g = self._group
+        conn = proton.Connection()
+        conn.container = self._container
+        if not g.pseudo_vhost and self._vhost:
+            conn.hostname = self._vhost
+        prog = sys.argv[0] if sys.argv else ''
+        conn.properties = {proton.symbol('process'): prog,
+                           proton.symbol('pid'): os.getpid(),
+                           proton.symbol('node'): socket.gethostname()}
+        mechs = (g.sasl_mechanisms or '').upper().split()
+        transport = Transport(Transport.CLIENT)
+        transport.max_frame_size = 0x8000
+        transport.channel_max = 0x7fff
+        if g.idle_timeout:
+            transport.idle_timeout = float(g.idle_timeout)
+        if g.trace:
+            transport.trace(Transport.TRACE_FRM)
+        if self._tls:
+            self._setup_tls(transport, host)
+        if user or mechs:
+            # 14.x (pyngus) only spoke SASL when credentials or mechanisms
+            # were configured; otherwise the bare AMQP header is sent.
+            if user:
+                if g.sasl_default_realm and '@' not in user:
+                    user = '%s@%s' % (user, g.sasl_default_realm)
+                conn.user = user
+                conn.password = password or ''
+            sasl = transport.sasl()
+            sasl.allow_insecure_mechs = True
+            if mechs:
+                sasl.allowed_mechs(' '.join(mechs))
+            if g.sasl_config_dir:
+                sasl.config_path(g.sasl_config_dir)
+            if g.sasl_config_name:
+                sasl.config_name(g.sasl_config_name)
+        collector = Collector()
+        conn.collect(collector)
+        transport.bind(conn)
+        conn.open()
+        self._conn = conn
+        self._transport = transport
+        self._collector = collector
+        self._generation += 1
+
+    def _setup_tls(self, transport, host):
+        g = self._group
+        domain = SSLDomain(SSLDomain.MODE_CLIENT)
+        ca = g.ssl_ca_file
+        if not ca and g.ssl:
+            ca = pyssl.get_default_verify_paths().cafile
+        peer = host
+        if g.ssl_verify_vhost:
+            peer = self._vhost or None
+        if ca:
+            domain.set_trusted_ca_db(ca)
+            mode = (SSLDomain.VERIFY_PEER_NAME if peer
+                    else SSLDomain.VERIFY_PEER)
+            domain.set_peer_authentication(mode, ca)
+        else:
+            domain.set_peer_authentication(SSLDomain.ANONYMOUS_PEER)
+        if g.ssl_cert_file:
+            domain.set_credentials(g.ssl_cert_file, g.ssl_key_file or None,
+                                   g.ssl_key_password)
+        tls = SSL(transport, domain)
+        if peer:
+            tls.peer_hostname = peer
+
+    def _socket_ready(self, mask):
+        if self._connecting:
+            err = self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err:
+                h = self._host
+                self._attempt_failed('cannot connect to %s:%s: %s'
+                                     % (h[0], h[1], os.strerror(err)))
+                return
+            self._connecting = False
+        t = self._transport
+        if t is None:
+            return
+        if mask & selectors.EVENT_READ:
+            cap = t.capacity()
+            if cap > 0:
+                try:
+                    data = self._sock.recv(min(cap, _READ_SIZE))
+                except (BlockingIOError, InterruptedError):
+                    data = None
+                except OSError as exc:
+                    self._reason = self._reason or str(exc)
+                    t.close_tail()
+                    data = None
+                if data:
+                    t.push(data)
+                elif data is not None:
+                    t.close_tail()
+
+    def _process(self):
+        """Dispatch proton's events, write its output, update interest."""
+        t = self._transport
+        if t is None:
+            return
+        self._dispatch()
+        if self._transport is not t:
+            return
+        if not self._connecting:
+            self._write()
+            self._dispatch()
+            if self._transport is not t:
+                return
+        head = t.pending()
+        tail = t.capacity()
+        if head < 0 and tail < 0:
+            self._lost(self._reason or 'connection closed')
+            return
+        if self._connecting:
+            return
+        mask = 0
+        if tail > 0:
+            mask |= selectors.EVENT_READ
+        if head > 0:
+            mask |= selectors.EVENT_WRITE
+        if mask != self._sock_mask:
+            if mask:
+                if self._sock_mask:
+                    self._sel.modify(self._sock, mask, 'sock')
+                else:
+                    self._sel.register(self._sock, mask, 'sock')
+            else:
+                self._sel.unregister(self._sock)
+            self._sock_mask = mask
+
+    def _write(self):
+        t = self._transport
+        while True:
+            pending = t.pending()
+            if pending <= 0:
+                return
+            try:
+                n = self._sock.send(t.peek(pending))
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                self._reason = self._reason or str(exc)
+                t.close_head()
+                return
+            t.pop(n)
+
+    def _tick(self):
+        self._tick_timer = None
+        t = self._transport
+        if t is None:
+            return
+        deadline = t.tick(time.monotonic())
+        if deadline:
+            self._tick_timer = self._later(
+                max(0.0, deadline - time.monotonic()), self._tick)
+
+    def _drop_socket(self):
+        if self._sock is not None:
+            if self._sock_mask:
+                try:
+                    self._sel.unregister(self._sock)
+                except (KeyError, ValueError, OSError):
+                    pass
+            try:
+                self._sock.close()
+            except OSError:
+                pass
+        self._sock = None
+        self._sock_mask = 0
+        self._connecting = False
+
+    def _attempt_failed(self, reason):
+        LOG.warning('AMQP 1.0 connection attempt failed: %s; retrying in '
+                    '%s s', reason, self._delay)
+        self._teardown()
+        self._schedule_reconnect()
+
+    def _schedule_reconnect(self):
+        if self._stopping:
+            return
+        delay = self._delay
+        g = self._group
+        self._delay = min(max(self._delay * g.connection_retry_backoff,
+                              self._interval),
+                          g.connection_retry_interval_max)
+        self._later(delay, self._start_connect)
+
+    def _teardown(self):
+        self._drop_socket()
+        # proton frees its objects when the last wrapper goes away
+        self._conn = None
+        self._transport = None
+        self._collector = None
+        self._session = None
+        self._cancel_timer(self._tick_timer)
+        self._tick_timer = None
+        self._open = False
+        self._ready = False
+        self._reply = None
+        self.reply_address = None
+        self._links = {}
+
+    def _lost(self, reason):
+        """The connection ended: keep what may be retried, then reconnect."""
+        was_open = self._open
+        host = '%s:%s' % self._host[:2]
+        self._teardown()
+        if self._stopping:
+            return
+        error = None
+        if self._auth_error is not None and not was_open:
+            error = self._auth_error
+        else:
+            LOG.warning('AMQP 1.0 connection to %s lost: %s', host, reason)
+        for sender in self._senders.values():
+            pending = list(sender.unacked.values()) + list(sender.queue)
+            sender.unacked.clear()
+            sender.queue.clear()
+            for send in pending:
+                self._requeue_or_fail(send, error or oslo_messaging.
+                                      MessageDeliveryFailure(
+                                          'Message send failed: %s'
+                                          % reason))
+        self._senders = {}
+        for sub in self._subscriptions:
+            for rcv in sub.receivers:
+                rcv.link = None
+                rcv.active = False
+        if error is not None:
+            self._fail_waiting(error)
+        if was_open:
+            self._delay = self._interval
+        self._schedule_reconnect()
+
+    def _requeue_or_fail(self, send, error):
+        if send.cancelled or send.future.done():
+            return
+        send.sender = None
+        if send.kind != links.HEARTBEAT and send.may_retry():
+            self._waiting.append(send)
+        else:
+            self._calls.pop(send.msg_id, None)
+            send.future.fail(error)
+
+    def _fail_waiting(self, error):
+        while self._waiting:
+            send = self._waiting.popleft()
+            self._calls.pop(send.msg_id, None)
+            send.future.fail(error)
+
+    # ------------------------------------------------------------------
+    # Events
+    def _dispatch(self):
+        collector = self._collector
+        while collector is not None:
+            ev = collector.peek()
+            if ev is None:
+                return
+            etype = ev.type
+            handler = _HANDLERS.get(etype)
+            if handler is not None:
+                handler(self, ev)
+            if self._collector is not collector:
+                return  # torn down by the handler
+            collector.pop()
+
+    def _on_transport_error(self, ev):
+        t = ev.transport
+        cond = t.condition
+        name = cond.name if cond else None
+        desc = cond.description if cond else None
+        host = self._host
+        if name == _UNAUTHORIZED or (
+                self._transport is not None and not self._open and
+                t.sasl().outcome in (proton.SASL.AUTH, proton.SASL.PERM)):
+            self._auth_error = exceptions.AuthenticationFailure(
+                '%s:%s' % host[:2], host[2], desc or name)
+            LOG.error('%s', self._auth_error)
+        self._reason = '%s: %s' % (name, desc) if cond else 'transport error'
+
+    def _on_transport_closed(self, ev):
+        self._lost(self._reason or 'connection closed')
+
+    def _on_conn_remote_open(self, ev):
+        conn = ev.connection
+        self._open = True
+        self._auth_error = None
+        self._delay = self._interval
+        if self._transport.remote_idle_timeout or self._group.idle_timeout:
+            self._tick()
+        props = conn.remote_properties or {}
+        legacy = addressing.is_legacy(self._group.addressing_mode, props)
+        self._addresser = addressing.choose_addresser(
+            self._group, self._default_exchange, props, self._vhost)
+        LOG.info('AMQP 1.0 connection to %s:%s open (%s addressing)',
+                 self._host[0], self._host[1],
+                 'legacy' if legacy else 'routable')
+        ssn = conn.session()
+        ssn.open()
+        self._session = ssn
+        rcv = ssn.receiver(links.link_name('receiver', 'rpc-response'))
+        rcv.source.dynamic = True
+        rcv.target.address = 'rpc-response'
+        rcv.snd_settle_mode = Link.SND_MIXED
+        rcv.rcv_settle_mode = Link.RCV_FIRST
+        rcv.open()
+        rcv.flow(self._group.reply_link_credit)
+        self._reply = rcv
+        self._reply_name = rcv.name
+        for sub in self._subscriptions:
+            self._attach(sub)
+        if self._sweep_timer is None:
+            self._sweep_timer = self._later(
+                self._group.default_sender_link_timeout, self._sweep)
+
+    def _on_conn_remote_close(self, ev):
+        cond = ev.connection.remote_condition
+        if cond is not None:
+            self._reason = 'closed by peer: %s: %s' % (cond.name,
+                                                       cond.description)
+            if cond.name == _UNAUTHORIZED:
+                host = self._host
+                self._auth_error = exceptions.AuthenticationFailure(
+                    '%s:%s' % host[:2], host[2], cond.description)
+        else:
+            self._reason = 'closed by peer'
+        ev.connection.close()
+
+    def _on_link_remote_open(self, ev):
+        link = ev.link
+        name = link.name
+        if name == self._reply_name:
+            self.reply_address = link.remote_source.address
+            self._ready = True
+            self._flush_waiting()
+            return
+        obj = self._links.get(name)
+        if isinstance(obj, links.Receiver):
+            obj.active = True
+            sub = obj.subscription
+            if sub.ready is not None and all(
+                    r.active for r in sub.receivers):
+                sub.ready.set()
+
+    def _on_link_remote_close(self, ev):
+        link = ev.link
+        name = link.name
+        cond = link.remote_condition
+        reason = ('%s: %s' % (cond.name, cond.description) if cond
+                  else 'detached by peer')
+        link.close()
+        if self._stopping:
+            return
+        if name == self._reply_name:
+            # the replies of this connection can no longer arrive
+            self._reason = 'reply link closed: %s' % reason
+            if self._conn is not None:
+                self._conn.close()
+            return
+        obj = self._links.pop(name, None)
+        delay = self._group.link_retry_delay
+        if isinstance(obj, links.Sender):
+            LOG.warning('sender link to %s closed: %s', obj.address, reason)
+            if self._senders.get(obj.address) is obj:
+                del self._senders[obj.address]
+            pending = list(obj.unacked.values()) + list(obj.queue)
+            obj.unacked.clear()
+            obj.queue.clear()
+            error = oslo_messaging.MessageDeliveryFailure(
+                'Message send failed: link to %s closed: %s'
+                % (obj.address, reason))
+            retry = []
+            for send in pending:
+                if send.cancelled or send.future.done():
+                    continue
+                if send.kind != links.HEARTBEAT and send.may_retry():
+                    send.sender = None
+                    retry.append(send)
+                else:
+                    self._calls.pop(send.msg_id, None)
+                    send.future.fail(error)
+            if retry:
+                self._later(delay, self._resend, retry, self._generation)
+        elif isinstance(obj, links.Receiver):
+            LOG.warning('receiver link from %s closed: %s', obj.address,
+                        reason)
+            obj.active = False
+            obj.link = None
+            self._later(delay, self._reattach, obj, self._generation)
+
+    def _on_link_flow(self, ev):
+        link = ev.link
+        if link.is_sender:
+            obj = self._links.get(link.name)
+            if obj is not None:
+                self._pump(obj)
+
+    def _on_delivery(self, ev):
+        dlv = ev.delivery
+        link = dlv.link
+        if link.is_sender:
+            self._on_disposition(dlv, link)
+            return
+        if not dlv.readable or dlv.partial:
+            return
+        data = link.recv(dlv.pending)
+        link.advance()
+        name = link.name
+        if name == self._reply_name:
+            self._on_reply(dlv, link, data)
+            return
+        rcv = self._links.get(name)
+        if rcv is None or rcv.subscription.closed:
+            dlv.update(Delivery.RELEASED)
+            dlv.settle()
+            return
+        if dlv.settled:
+            dlv.settle()
+            dlv = None
+        rcv.subscription.sink(data, dlv, rcv, self._generation)
+
+    def _on_reply(self, dlv, link, data):
+        msg = proton.Message()
+        msg.decode(data)
+        send = self._calls.get(msg.correlation_id)
+        if send is not None:
+            if msg.body is None:
+                send.beat = time.monotonic()
+            else:
+                del self._calls[msg.correlation_id]
+                send.future.set(msg)
+            if not dlv.settled:
+                dlv.update(Delivery.ACCEPTED)
+        elif not dlv.settled:
+            LOG.debug('reply for an unknown call %s dropped',
+                      msg.correlation_id)
+            dlv.local.failed = True
+            dlv.local.undeliverable = True
+            dlv.update(Delivery.MODIFIED)
+        dlv.settle()
+        maximum = self._group.reply_link_credit
+        more = links.refill(link.credit, maximum)
+        if more:
+            link.flow(more)
+
+    def _on_disposition(self, dlv, link):
+        state = dlv.remote_state
+        if state not in _TERMINAL:
+            return
+        sender = self._links.get(link.name)
+        send = sender.unacked.pop(dlv.tag, None) if sender else None
+        remote = dlv.remote
+        failed = remote.failed
+        undeliverable = remote.undeliverable
+        cond = remote.condition
+        dlv.settle()
+        if send is None or send.cancelled or send.future.done():
+            return
+        if state == Delivery.ACCEPTED:
+            if send.kind != links.CALL:
+                send.future.set(None)
+        elif state == Delivery.RELEASED or (
+                state == Delivery.MODIFIED and not failed and
+                not undeliverable):
+            if send.may_retry():
+                # resend after link_retry_delay; later messages wait too
+                sender.held += 1
+                self._later(self._group.link_retry_delay, self._unhold,
+                            sender, send, self._generation)
+            else:
+                self._calls.pop(send.msg_id, None)
+                send.future.fail(oslo_messaging.MessageDeliveryFailure(
+                    'Send retries exhausted (message %s to %s)'
+                    % (_STATE_NAMES.get(state), sender.address)))
+        else:
+            self._calls.pop(send.msg_id, None)
+            info = {}
+            if cond is not None:
+                info = {'condition': cond.name,
+                        'description': cond.description}
+            send.future.fail(oslo_messaging.MessageDeliveryFailure(
+                'Message to %s %s by the peer, info: %s'
+                % (sender.address, _STATE_NAMES.get(state), info)))
+
+    # ------------------------------------------------------------------
+    # Sending
+    def _new_send(self, send):
+        if send.cancelled:
+            return
+        if not self._ready:
+            if self._auth_error is not None:
+                send.future.fail(self._auth_error)
+                return
+            self._waiting.append(send)
+            return
+        self._dispatch_send(send)
+
+    def _flush_waiting(self):
+        waiting = self._waiting
+        while waiting and self._ready:
+            self._dispatch_send(waiting.popleft())
+
+    def _dispatch_send(self, send):
+        if send.cancelled:
+            return
+        address = send.address
+        if address is None:
+            address = self._addresser.resolve(send.target, send.service)
+        sender = self._senders.get(address)
+        if sender is None:
+            sender = links.Sender(address)
+            link = self._session.sender(sender.name)
+            link.source.address = address
+            link.target.address = address
+            link.open()
+            sender.link = link
+            self._senders[address] = sender
+            self._links[sender.name] = sender
+        sender.used = True
+        send.sender = sender
+        sender.queue.append(send)
+        if sender.link.credit > 0 and not sender.held:
+            self._pump(sender)
+
+    def _pump(self, sender):
+        link = sender.link
+        queue = sender.queue
+        while queue and not sender.held and link.credit > 0:
+            send = queue.popleft()
+            if send.cancelled:
+                continue
+            msg = send.msg
+            msg.address = sender.address
+            if send.kind == links.CALL:
+                msg.id = send.msg_id
+                msg.reply_to = self.reply_address
+                self._calls[send.msg_id] = send
+            self._tag += 1
+            tag = '%x' % self._tag
+            dlv = link.delivery(tag)
+            link.send(msg.encode())
+            link.advance()
+            if send.presettled:
+                dlv.settle()
+                if send.kind != links.CALL:
+                    send.future.set(None)
+            else:
+                sender.unacked[tag] = send
+
+    def _unhold(self, sender, send, generation):
+        sender.held -= 1
+        if generation != self._generation:
+            return  # _lost() already decided for the whole sender
+        if not send.cancelled:
+            sender.queue.appendleft(send)
+        if self._senders.get(sender.address) is sender:
+            self._pump(sender)
+        else:
+            self._resend(list(sender.queue), generation)
+
+    def _resend(self, sends, generation):
+        for send in sends:
+            if send.cancelled or send.future.done():
+                continue
+            if generation != self._generation or not self._ready:
+                self._waiting.append(send)
+            else:
+                self._dispatch_send(send)
+
+    def _forget(self, send):
+        self._calls.pop(send.msg_id, None)
+        sender = send.sender
+        if sender is not None:
+            try:
+                sender.queue.remove(send)
+            except ValueError:
+                pass
+        else:
+            try:
+                self._waiting.remove(send)
+            except ValueError:
+                pass
+
+    def _sweep(self):
+        """Detach sender links unused since the previous sweep."""
+        for address, sender in list(self._senders.items()):
+            if sender.used or sender.queue or sender.unacked or sender.held:
+                sender.used = False
+                continue
+            del self._senders[address]
+            self._links.pop(sender.name, None)
+            if sender.link is not None:
+                sender.link.close()
+        self._sweep_timer = self._later(
+            self._group.default_sender_link_timeout, self._sweep)
+
+    # ------------------------------------------------------------------
+    # Receiving
+    def subscribe(self, sub):
+        """Attach the links of ``sub`` now and after every reconnect."""
+        sub.ready = links.Future()
+        self.submit(lambda: self._add_subscription(sub))
+        return sub.ready
+
+    def _add_subscription(self, sub):
+        self._subscriptions.append(sub)
+        if self._open:
+            self._attach(sub)
+        else:
+            sub.ready.set()
+
+    def _attach(self, sub):
+        old = sub.receivers
+        sub.receivers = []
+        for i, (target, pattern, service) in enumerate(sub.specs):
+            address = getattr(self._addresser, pattern)(target, service)
+            rcv = links.Receiver(address, sub.credit, sub)
+            if i < len(old):
+                # keep the objects listeners' deliveries point to
+                rcv = old[i]
+                rcv.address = address
+                rcv.name = links.link_name('receiver', address)
+            sub.receivers.append(rcv)
+            self._open_receiver(rcv)
+
+    def _open_receiver(self, rcv):
+        link = self._session.receiver(rcv.name)
+        link.source.address = rcv.address
+        link.target.address = rcv.address
+        link.snd_settle_mode = Link.SND_MIXED
+        link.rcv_settle_mode = Link.RCV_FIRST
+        link.open()
+        link.flow(rcv.credit)
+        rcv.link = link
+        rcv.active = False
+        rcv.generation = self._generation
+        self._links[rcv.name] = rcv
+
+    def _reattach(self, rcv, generation):
+        if (generation != self._generation or not self._open or
+                rcv.subscription.closed):
+            return
+        rcv.name = links.link_name('receiver', rcv.address)
+        self._open_receiver(rcv)
+
+    def settle(self, dlv, rcv, generation, state=Delivery.ACCEPTED):
+        """From a listener thread: settle one delivery with ``state``."""
+        self.submit(lambda: self._settle(dlv, rcv, generation, state))
+
+    def _settle(self, dlv, rcv, generation, state):
+        if generation != self._generation or rcv.link is None or (
+                rcv.generation != generation):
+            return  # the link is gone; the peer has re-queued it
+        if dlv is not None:
+            dlv.update(state)
+            dlv.settle()
+        more = links.refill(rcv.link.credit, rcv.credit)
+        if more:
+            rcv.link.flow(more)
+
+    def unsubscribe(self, sub):
+        """Detach the links of ``sub``; returns a Future."""
+        done = links.Future()
+
+        def task():
+            sub.closed = True
+            if sub in self._subscriptions:
+                self._subscriptions.remove(sub)
+            for rcv in sub.receivers:
+                if rcv.link is not None and self._conn is not None:
+                    rcv.link.close()
+                self._links.pop(rcv.name, None)
+                rcv.link = None
+            done.set()
+        self.submit(task)
+        return done
+
+    # ------------------------------------------------------------------
+    # Shutdown
+    def _begin_stop(self):
+        self._stopping = True
+        self._fail_all(exceptions.DriverShutdown(
+            'the transport was cleaned up'))
+        if self._conn is not None and self._open:
+            for obj in list(self._links.values()):
+                if obj.link is not None:
+                    obj.link.close()
+            if self._reply is not None:
+                self._reply.close()
+            self._conn.close()
+            # give the peer a moment to see the close frames
+            self._later(2.0, self._force_stop)
+        else:
+            self._force_stop()
+
+    def _force_stop(self):
+        self._teardown()
+
+
+_TERMINAL = frozenset([Delivery.ACCEPTED, Delivery.REJECTED,
+                       Delivery.RELEASED, Delivery.MODIFIED])
+_STATE_NAMES = {Delivery.ACCEPTED: 'accepted', Delivery.REJECTED: 'rejected',
+                Delivery.RELEASED: 'released', Delivery.MODIFIED: 'modified'}
+
+_HANDLERS = {
+    Event.TRANSPORT_ERROR: IOThread._on_transport_error,
+    Event.TRANSPORT_CLOSED: IOThread._on_transport_closed,
+    Event.CONNECTION_REMOTE_OPEN: IOThread._on_conn_remote_open,
+    Event.CONNECTION_REMOTE_CLOSE: IOThread._on_conn_remote_close,
+    Event.LINK_REMOTE_OPEN: IOThread._on_link_remote_open,
+    Event.LINK_REMOTE_CLOSE: IOThread._on_link_remote_close,
+    Event.LINK_REMOTE_DETACH: IOThread._on_link_remote_close,
+    Event.LINK_FLOW: IOThread._on_link_flow,
+    Event.DELIVERY: IOThread._on_delivery,
+}

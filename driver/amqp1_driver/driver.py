@@ -1,0 +1,447 @@
+"""The ``amqp://`` driver: :class:`AMQP1Driver` and its listener classes.
+
+Loaded by oslo.messaging (>= 16) through the ``oslo.messaging.drivers``
+entry point ``amqp``.  Every public call hands its work to the transport's
+I/O thread (:mod:`amqp1_driver.connection`) and waits for it with a
+deadline: the caller's timeout, else ``default_send_timeout``,
+``default_notify_timeout`` or ``default_reply_timeout``.
+"""
+
+import collections
+import importlib.metadata
+import logging
+import os
+import threading
+import time
+
+import oslo_messaging
+import proton
+from oslo_messaging._drivers import base
+from oslo_messaging._drivers import common
+from oslo_messaging import target as om_target
+from proton import Delivery
+
+from amqp1_driver import addressing
+from amqp1_driver import codec
+from amqp1_driver import connection
+from amqp1_driver import exceptions
+from amqp1_driver import links
+from amqp1_driver import opts
+
+LOG = logging.getLogger(__name__)
+
+_PRE_SETTLED = ('rpc-call', 'rpc-reply', 'rpc-cast', 'notify')
+# How long cleanup() waits for a listener's links to detach.
+_DETACH_WAIT = 5.0
+
+
+def check_oslo_messaging(version=None):
+    """Refuse to run under oslo.messaging < 15, which has its own driver.
+
+    :param version: the version string to check; the installed one if None.
+    :raises RuntimeError: naming both distributions and the fix.
+    """
+    if version is None:
+        version = importlib.metadata.version('oslo.messaging')
+    major = int(version.split('.')[0])
+    if major < 15:
+        raise RuntimeError(
+            'amqp1-driver needs oslo.messaging >= 16 but %s is installed; '
+            'oslo.messaging < 15 ships its own amqp:// driver: uninstall '
+            'amqp1-driver or upgrade oslo.messaging' % version)
+
+
+check_oslo_messaging()
+
+
+class AMQP1Driver(base.BaseDriver):
+    """AMQP 1.0 driver, wire-compatible with oslo.messaging 14.x's.
+
+    :param conf: the service's ``ConfigOpts``; ``[oslo_messaging_amqp]`` is
+        registered on it.
+    :param url: the :class:`oslo_messaging.TransportURL`; its query may
+        override any ``[oslo_messaging_amqp]`` option.
+    """
+
+    def __init__(self, conf, url, default_exchange=None,
+                 allowed_remote_exmods=None):
+        super().__init__(conf, url, default_exchange,
+                         allowed_remote_exmods or [])
+        group = opts.register(conf)
+        self._conf = common.ConfigOptsProxy(conf, url, group.name)
+        g = self._group = self._conf.oslo_messaging_amqp
+        # read once: the proxy parses the URL on every attribute access
+        self._send_timeout = g.default_send_timeout
+        self._notify_timeout = g.default_notify_timeout
+        self._reply_timeout = g.default_reply_timeout
+        self._reply_retry = g.default_reply_retry
+        kinds = [k.lower() for k in g.pre_settled]
+        unknown = set(kinds).difference(_PRE_SETTLED)
+        if unknown:
+            LOG.warning('Ignoring unrecognized pre_settled value(s): %s',
+                        ' '.join(sorted(unknown)))
+        self._pre_settled = set(kinds)
+        self._io = None
+        self._lock = threading.Lock()
+        self._cleaned = False
+
+    def require_features(self, requeue=True):
+        """Requeue (released) is supported: nothing to refuse."""
+
+    def _io_thread(self):
+        io = self._io
+        if io is not None and io.pid == os.getpid():
+            if io.dead is not None:
+                raise io.dead
+            return io
+        with self._lock:
+            io = self._io
+            if io is not None and io.pid != os.getpid():
+                # forked: the connection belongs to the parent process
+                LOG.warning('Process forked after the AMQP 1.0 connection '
+                            'was made; opening a new one')
+                io.abandon()
+                io = self._io = None
+            if io is None:
+                self._cleaned = False
+                io = self._io = connection.IOThread(
+                    _Snapshot(self._group), self._url,
+                    self._default_exchange)
+            if io.dead is not None:
+                raise io.dead
+            return io
+
+    # ------------------------------------------------------------------
+    def send(self, target, ctxt, message, wait_for_reply=False, timeout=None,
+             call_monitor_timeout=None, retry=None, transport_options=None):
+        """RPC call (``wait_for_reply``) or cast; see BaseDriver.send."""
+        io = self._io_thread()
+        if wait_for_reply:
+            msg = codec.request(message, ctxt,
+                                call_monitor_timeout=call_monitor_timeout,
+                                ttl=timeout)
+            send = links.Send(links.CALL, msg, target=target,
+                              presettled='rpc-call' in self._pre_settled,
+                              retry=retry, msg_id=codec.new_message_id())
+            return self._call(io, send, timeout or self._send_timeout,
+                              call_monitor_timeout)
+        msg = codec.request(message, ctxt, ttl=timeout)
+        send = links.Send(links.CAST, msg, target=target,
+                          presettled='rpc-cast' in self._pre_settled,
+                          retry=retry)
+        self._wait_sent(io, send, timeout or self._send_timeout,
+                        bool(timeout), 'RPC cast to %s' % target)
+
+    def _wait_sent(self, io, send, timeout, caller_timeout, what):
+        io.submit(send)
+        future = send.future
+        if not future.wait(timeout):
+            io.cancel(send)
+            if caller_timeout:
+                raise oslo_messaging.MessagingTimeout(
+                    '%s timed out after %s s' % (what, timeout))
+            raise oslo_messaging.MessageDeliveryFailure(
+                '%s not acknowledged within %s s' % (what, timeout))
+        if future.error is not None:
+            raise future.error
+
+    def _call(self, io, send, timeout, monitor):
+        io.submit(send)
+        future = send.future
+        start = time.monotonic()
+        deadline = start + timeout
+        while True:
+            now = time.monotonic()
+            wake = deadline
+            if monitor:
+                wake = min(deadline, max(send.beat, start) + monitor)
+            if future.wait(max(0.0, wake - now)):
+                break
+            now = time.monotonic()
+            if now >= deadline:
+                io.cancel(send)
+                raise oslo_messaging.MessagingTimeout(
+                    'RPC call to %s timed out after %s s'
+                    % (send.target, timeout))
+            if monitor and now >= max(send.beat, start) + monitor:
+                io.cancel(send)
+                raise oslo_messaging.MessagingTimeout(
+                    'RPC call to %s: call monitor timed out (no heartbeat '
+                    'for %s s)' % (send.target, monitor))
+        if future.error is not None:
+            raise future.error
+        result, error = codec.parse_reply(future.value,
+                                          self._allowed_remote_exmods)
+        if error is not None:
+            raise error
+        return result
+
+    def send_notification(self, target, ctxt, message, version, retry=None):
+        """Send a notification (stored and forwarded by a broker)."""
+        io = self._io_thread()
+        msg = codec.request(message, ctxt, envelope=(version == 2.0))
+        send = links.Send(links.NOTIFY, msg, target=target,
+                          service=addressing.NOTIFY,
+                          presettled='notify' in self._pre_settled,
+                          retry=retry)
+        self._wait_sent(io, send, self._notify_timeout, False,
+                        'Notification to %s' % target.topic)
+
+    def listen(self, target, batch_size, batch_timeout):
+        """Subscribe an RPC server: unicast, multicast and anycast links."""
+        specs = [(target, pattern, addressing.RPC)
+                 for pattern in ('unicast', 'multicast', 'anycast')]
+        return self._listener(specs, self._group.rpc_server_credit,
+                              batch_size, batch_timeout)
+
+    def _listener(self, specs, credit, batch_size, batch_timeout):
+        if batch_size == 1:
+            # RPC servers and plain notification listeners: hand each
+            # message straight from the I/O thread to the server's
+            # executor, one thread hop less than a poll thread
+            return AMQP1PushListener(self, specs, credit)
+        listener = AMQP1Listener(self, specs, credit)
+        return base.PollStyleListenerAdapter(listener, batch_size,
+                                             batch_timeout)
+
+    def listen_for_notifications(self, targets_and_priorities, pool,
+                                 batch_size, batch_timeout):
+        """One anycast link per (target, priority); pools are refused."""
+        if pool:
+            raise NotImplementedError('"pool" not implemented by the '
+                                      'amqp:// driver')
+        specs = [(om_target.Target(topic='%s.%s' % (t.topic, priority)),
+                  'anycast', addressing.NOTIFY)
+                 for t, priority in targets_and_priorities]
+        return self._listener(specs, self._group.notify_server_credit,
+                              batch_size, batch_timeout)
+
+    def cleanup(self):
+        """Close the connection and end the I/O thread."""
+        with self._lock:
+            io, self._io = self._io, None
+            self._cleaned = True
+        if io is not None and io.pid == os.getpid():
+            io.shutdown()
+        LOG.debug('AMQP 1.0 driver cleaned up')
+
+    # used by the incoming messages
+    def _reply(self, reply_to, correlation_id, result, failure):
+        try:
+            io = self._io_thread()
+            msg = codec.reply(correlation_id, result, failure)
+            presettled = 'rpc-reply' in self._pre_settled
+            send = links.Send(links.REPLY, msg, address=reply_to,
+                              presettled=presettled,
+                              retry=self._reply_retry)
+            if presettled:
+                # nothing to wait for but the write: the I/O thread owns
+                # it now (and logs if it cannot send it)
+                io.submit(send)
+                return
+            self._wait_sent(io, send, self._reply_timeout, False,
+                            'RPC reply to %s' % reply_to)
+        except Exception as exc:  # noqa: B902 - reply() must not raise
+            LOG.warning('RPC reply to %s failed: %s', reply_to, exc)
+
+    def _heartbeat(self, reply_to, correlation_id, ttl):
+        try:
+            io = self._io_thread()
+            send = links.Send(links.HEARTBEAT,
+                              codec.heartbeat(correlation_id, ttl),
+                              address=reply_to, presettled=True, retry=0)
+            # best effort, like 14.x: never block the server on it
+            io.submit(send)
+        except Exception as exc:  # noqa: B902 - heartbeat() must not raise
+            LOG.debug('RPC heartbeat to %s failed: %s', reply_to, exc)
+
+
+class _Snapshot:
+    """The option values read once (a ConfigOptsProxy is slow to read)."""
+
+    def __init__(self, group):
+        for opt in opts.amqp1_opts:
+            setattr(self, opt.dest, group[opt.dest])
+
+
+class AMQP1Listener(base.PollStyleListener):
+    """Messages of one subscription, queued for the server's poll thread.
+
+    :param driver: the :class:`AMQP1Driver`.
+    :param specs: ``(target, pattern, service)`` triples to subscribe.
+    :param credit: credit of each link.
+    """
+
+    def __init__(self, driver, specs, credit):
+        super().__init__(driver.prefetch_size)
+        self._driver = driver
+        self._queue = collections.deque()
+        self._cond = threading.Condition()
+        self._stopped = False
+        self._io = driver._io_thread()
+        self._sub = links.Subscription(specs, credit, self._sink)
+        ready = self._io.subscribe(self._sub)
+        # block until subscribed (or not connected yet), bounded
+        if not ready.wait(driver._send_timeout):
+            LOG.warning('AMQP 1.0 links for %s not attached within %s s',
+                        specs[0][0], driver._send_timeout)
+
+    def _sink(self, data, dlv, rcv, generation):
+        # on the I/O thread: keep it short, decode in the poll thread
+        with self._cond:
+            self._queue.append((data, dlv, rcv, generation))
+            self._cond.notify()
+
+    @base.batch_poll_helper
+    def poll(self, timeout=None):
+        """One incoming message, or None after ``timeout`` or stop()."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while not self._queue:
+                if self._stopped:
+                    return None
+                if deadline is None:
+                    self._cond.wait()
+                else:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return None
+                    self._cond.wait(left)
+            data, dlv, rcv, generation = self._queue.popleft()
+        return self._incoming(data, dlv, rcv, generation)
+
+    def _incoming(self, data, dlv, rcv, generation):
+        return _decode(self, data, dlv, rcv, generation)
+
+    def stop(self):
+        """Unblock poll(); already queued messages can still be polled."""
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+
+    def cleanup(self):
+        """Detach this listener's links (bounded wait)."""
+        self.stop()
+        try:
+            done = self._io.unsubscribe(self._sub)
+        except exceptions.IOThreadDead:
+            return
+        done.wait(_DETACH_WAIT)
+
+
+def _decode(listener, data, dlv, rcv, generation):
+    """An AMQP1IncomingMessage, or None (the message is rejected)."""
+    msg = proton.Message()
+    try:
+        msg.decode(data)
+        request, ctxt, client_timeout = codec.parse_request(msg)
+    except Exception as exc:  # noqa: B902 - a bad message, not ours
+        LOG.error('Rejecting an undecodable message from %s: %s',
+                  rcv.address, exc)
+        listener._io.settle(dlv, rcv, generation, Delivery.REJECTED)
+        return None
+    return AMQP1IncomingMessage(listener, ctxt, request, msg, client_timeout,
+                                (dlv, rcv, generation))
+
+
+class AMQP1PushListener(base.Listener):
+    """Messages of one subscription pushed to the server one by one.
+
+    The callback (the server's executor ``submit``) runs on the I/O
+    thread.  Messages that arrive before ``start()`` or after ``stop()``
+    are held unsettled; ``start()`` delivers the held ones and
+    ``cleanup()`` detaches the links, so the peer gets back the rest.
+    """
+
+    def __init__(self, driver, specs, credit):
+        super().__init__(1, None, driver.prefetch_size)
+        self._driver = driver
+        self._held = collections.deque()
+        self._io = driver._io_thread()
+        self._sub = links.Subscription(specs, credit, self._sink)
+        ready = self._io.subscribe(self._sub)
+        if not ready.wait(driver._send_timeout):
+            LOG.warning('AMQP 1.0 links for %s not attached within %s s',
+                        specs[0][0], driver._send_timeout)
+
+    def _sink(self, data, dlv, rcv, generation):
+        callback = self.on_incoming_callback
+        if callback is None:
+            self._held.append((data, dlv, rcv, generation))
+            return
+        incoming = _decode(self, data, dlv, rcv, generation)
+        if incoming is None:
+            return
+        try:
+            callback([incoming])
+        except Exception:  # noqa: B902 - never let it end the I/O thread
+            LOG.exception('AMQP 1.0 listener callback failed')
+
+    def _flush_held(self):
+        held, self._held = self._held, collections.deque()
+        for item in held:
+            self._sink(*item)
+
+    def start(self, on_incoming_callback):
+        """Start delivering, beginning with the messages held so far."""
+        super().start(on_incoming_callback)
+        try:
+            self._io.submit(self._flush_held)
+        except exceptions.IOThreadDead as exc:
+            LOG.error('cannot start the listener: %s', exc)
+
+    def cleanup(self):
+        """Detach this listener's links (bounded wait)."""
+        self.stop()
+        try:
+            done = self._io.unsubscribe(self._sub)
+        except exceptions.IOThreadDead:
+            return
+        done.wait(_DETACH_WAIT)
+
+
+class AMQP1IncomingMessage(base.RpcIncomingMessage):
+    """An RPC request or notification received by an AMQP1Listener."""
+
+    def __init__(self, listener, ctxt, message, amqp_msg, client_timeout,
+                 handle):
+        super().__init__(ctxt, message, amqp_msg.id)
+        self.client_timeout = client_timeout
+        self._listener = listener
+        self._reply_to = amqp_msg.reply_to
+        self._correlation_id = amqp_msg.id
+        self._handle = handle
+        self._settled = False
+
+    def _settle(self, state):
+        if self._settled:
+            return
+        self._settled = True
+        dlv, rcv, generation = self._handle
+        try:
+            self._listener._io.settle(dlv, rcv, generation, state)
+        except exceptions.IOThreadDead as exc:
+            LOG.debug('cannot settle: %s', exc)
+
+    def acknowledge(self):
+        """Accept the message (returns at once)."""
+        self._settle(Delivery.ACCEPTED)
+
+    def requeue(self):
+        """Release the message back to the peer (returns at once)."""
+        self._settle(Delivery.RELEASED)
+
+    def reply(self, reply=None, failure=None):
+        """Send the reply of a call; a cast's reply is ignored."""
+        if not self._reply_to:
+            return
+        self._listener._driver._reply(self._reply_to, self._correlation_id,
+                                      reply, failure)
+
+    def heartbeat(self):
+        """Send a call-monitor heartbeat (a body-less message)."""
+        if not self._reply_to:
+            return
+        self._listener._driver._heartbeat(self._reply_to,
+                                          self._correlation_id,
+                                          self.client_timeout)
