@@ -14,6 +14,12 @@ capped at ``connection_retry_interval_max`` and reset once a connection
 opens.  A host name that does not resolve is a failed attempt like a
 refused connection.
 
+Under eventlet's monkey-patching the same code runs green: the thread, the
+selector, the sockets and the waiters' events are all patched, and proton's
+C calls never block, so the loop is one green thread among the service's.
+(Real OS threads would need a green-safe hand-off back to the callers; the
+green loop needs none.)
+
 If the loop ever raises, every waiter fails at once with
 :class:`~amqp1_driver.exceptions.IOThreadDead` and later submissions fail
 immediately with the same reason.
@@ -74,6 +80,16 @@ def require_tls_support(present=None):
             'OpenSSL headers (Debian: apt-get install libssl-dev '
             'pkg-config) and rebuild it: pip install --no-binary :all: '
             '--force-reinstall python-qpid-proton')
+
+
+def next_delay(delay, interval, backoff, maximum):
+    """The reconnection delay after one more failed attempt.
+
+    14.x multiplied by ``connection_retry_backoff`` (its help said "add");
+    never below ``interval`` (a backoff of 0 must not spin), never above
+    ``maximum``.
+    """
+    return min(max(delay * backoff, interval), maximum)
 
 
 def container_id():
@@ -154,6 +170,7 @@ class IOThread:
         self._tick_timer = None
         self._reason = None
         self._auth_error = None
+        self._sasl = None
         # requests and links
         self._waiting = collections.deque()
         self._senders = {}
@@ -390,6 +407,7 @@ class IOThread:
                            proton.symbol('pid'): os.getpid(),
                            proton.symbol('node'): socket.gethostname()}
         mechs = (g.sasl_mechanisms or '').upper().split()
+        self._sasl = None
         transport = Transport(Transport.CLIENT)
         transport.max_frame_size = 0x8000
         transport.channel_max = 0x7fff
@@ -407,7 +425,7 @@ class IOThread:
                     user = '%s@%s' % (user, g.sasl_default_realm)
                 conn.user = user
                 conn.password = password or ''
-            sasl = transport.sasl()
+            sasl = self._sasl = transport.sasl()
             sasl.allow_insecure_mechs = True
             if mechs:
                 sasl.allowed_mechs(' '.join(mechs))
@@ -562,9 +580,9 @@ class IOThread:
             return
         delay = self._delay
         g = self._group
-        self._delay = min(max(self._delay * g.connection_retry_backoff,
-                              self._interval),
-                          g.connection_retry_interval_max)
+        self._delay = next_delay(delay, self._interval,
+                                 g.connection_retry_backoff,
+                                 g.connection_retry_interval_max)
         self._later(delay, self._start_connect)
 
     def _teardown(self):
@@ -574,6 +592,7 @@ class IOThread:
         self._transport = None
         self._collector = None
         self._session = None
+        self._sasl = None
         self._cancel_timer(self._tick_timer)
         self._tick_timer = None
         self._open = False
@@ -653,8 +672,8 @@ class IOThread:
         desc = cond.description if cond else None
         host = self._host
         if name == _UNAUTHORIZED or (
-                self._transport is not None and not self._open and
-                t.sasl().outcome in (proton.SASL.AUTH, proton.SASL.PERM)):
+                self._sasl is not None and not self._open and
+                self._sasl.outcome in (proton.SASL.AUTH, proton.SASL.PERM)):
             self._auth_error = exceptions.AuthenticationFailure(
                 '%s:%s' % host[:2], host[2], desc or name)
             LOG.error('%s', self._auth_error)

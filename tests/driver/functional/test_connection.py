@@ -20,7 +20,14 @@ def driver_threads():
 
 
 def open_fds():
-    return set(os.listdir('/proc/self/fd'))
+    """The open file descriptors, each with what it points to."""
+    fds = set()
+    for fd in os.listdir('/proc/self/fd'):
+        try:
+            fds.add((fd, os.readlink('/proc/self/fd/' + fd)))
+        except OSError:
+            pass  # the listing's own descriptor, already closed
+    return fds
 
 
 class AuthTest(base.TestCase):
@@ -168,9 +175,15 @@ class CleanupTest(base.TestCase):
         server.wait()
         # the server's links are gone before the transport is
         router.wait_for(lambda: not router.consumers(RPC), timeout=10)
+        io = transport._driver._io
         transport.cleanup()
         self.assertEqual([], driver_threads())
-        self.assertEqual(fds, open_fds())
+        # the driver's own sockets are closed when cleanup() returns ...
+        self.assertIsNone(io._sock)
+        self.assertEqual(-1, io._wake_r.fileno())
+        self.assertEqual(-1, io._wake_w.fileno())
+        # ... and the in-process router closes its side when it sees EOF
+        router.wait_for(lambda: open_fds() == fds, timeout=10)
         router.wait_for(lambda: not router.consumers(), timeout=10)
 
 
