@@ -39,6 +39,7 @@ import threading
 import time
 import uuid
 
+import cproton
 import oslo_messaging
 import proton
 from proton import Collector
@@ -138,6 +139,8 @@ class IOThread:
         self._pid = os.getpid()
 
         self._tasks = collections.deque()
+        # (future, value) pairs completed at the end of a loop iteration
+        self._done = []
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -231,6 +234,8 @@ class IOThread:
                 self.submit(self._begin_stop)
             except exceptions.IOThreadDead:
                 pass
+            if threading.current_thread() is self._thread:
+                return  # called back on the loop itself: it stops soon
             self._thread.join(timeout)
         self._close_wakeup()
 
@@ -271,9 +276,11 @@ class IOThread:
             self.dead = exceptions.IOThreadDead('the transport was cleaned up')
         finally:
             self._drop_socket()
+            self._close_wakeup()
 
     def _loop(self):
         sel = self._sel
+        done = self._done
         while True:
             timeout = None
             if self._tasks:
@@ -288,6 +295,12 @@ class IOThread:
             self._run_tasks()
             self._run_timers()
             self._process()
+            if done:
+                # completed only now, after the socket write: the woken
+                # callers do not compete for the GIL with that write
+                for future, value in done:
+                    future.set(value)
+                done.clear()
             if self._stopping and self._conn is None:
                 return
 
@@ -339,6 +352,9 @@ class IOThread:
         self._fail_all(self.dead)
 
     def _fail_all(self, error):
+        for future, value in self._done:
+            future.set(value)
+        self._done.clear()
         pending = []
         while self._tasks:
             task = self._tasks.popleft()
@@ -613,15 +629,20 @@ class IOThread:
             error = self._auth_error
         else:
             LOG.warning('AMQP 1.0 connection to %s lost: %s', host, reason)
+        failure = error or oslo_messaging.MessageDeliveryFailure(
+            'Message send failed: %s' % reason)
         for sender in self._senders.values():
-            pending = list(sender.unacked.values()) + list(sender.queue)
+            # sent but not settled: the peer may have it, so a re-send
+            # could duplicate it (14.x failed these too)
+            for send in sender.unacked.values():
+                if not (send.cancelled or send.future.done()):
+                    self._calls.pop(send.msg_id, None)
+                    send.future.fail(failure)
             sender.unacked.clear()
+            pending = list(sender.queue)
             sender.queue.clear()
             for send in pending:
-                self._requeue_or_fail(send, error or oslo_messaging.
-                                      MessageDeliveryFailure(
-                                          'Message send failed: %s'
-                                          % reason))
+                self._requeue_or_fail(send, failure)
         self._senders = {}
         for sub in self._subscriptions:
             for rcv in sub.receivers:
@@ -652,21 +673,27 @@ class IOThread:
     # ------------------------------------------------------------------
     # Events
     def _dispatch(self):
+        # proton.Event wraps every object an event touches (a dozen cffi
+        # calls, each releasing the GIL); most events need none of them, so
+        # peek at the raw event and wrap only what a handler uses.
         collector = self._collector
-        while collector is not None:
-            ev = collector.peek()
-            if ev is None:
+        if collector is None:
+            return
+        impl = collector._impl
+        handlers = _HANDLERS
+        while True:
+            ev = cproton.pn_collector_peek(impl)
+            if cproton.isnull(ev):
                 return
-            etype = ev.type
-            handler = _HANDLERS.get(etype)
+            handler = handlers.get(cproton.pn_event_type(ev))
             if handler is not None:
                 handler(self, ev)
-            if self._collector is not collector:
-                return  # torn down by the handler
-            collector.pop()
+                if self._collector is not collector:
+                    return  # torn down by the handler
+            cproton.pn_collector_pop(impl)
 
     def _on_transport_error(self, ev):
-        t = ev.transport
+        t = self._transport
         cond = t.condition
         name = cond.name if cond else None
         desc = cond.description if cond else None
@@ -683,7 +710,7 @@ class IOThread:
         self._lost(self._reason or 'connection closed')
 
     def _on_conn_remote_open(self, ev):
-        conn = ev.connection
+        conn = self._conn
         self._open = True
         self._auth_error = None
         self._delay = self._interval
@@ -715,7 +742,7 @@ class IOThread:
                 self._group.default_sender_link_timeout, self._sweep)
 
     def _on_conn_remote_close(self, ev):
-        cond = ev.connection.remote_condition
+        cond = self._conn.remote_condition
         if cond is not None:
             self._reason = 'closed by peer: %s: %s' % (cond.name,
                                                        cond.description)
@@ -725,10 +752,10 @@ class IOThread:
                     '%s:%s' % host[:2], host[2], cond.description)
         else:
             self._reason = 'closed by peer'
-        ev.connection.close()
+        self._conn.close()
 
     def _on_link_remote_open(self, ev):
-        link = ev.link
+        link = Link.wrap(cproton.pn_event_link(ev))
         name = link.name
         if name == self._reply_name:
             self.reply_address = link.remote_source.address
@@ -744,7 +771,7 @@ class IOThread:
                 sub.ready.set()
 
     def _on_link_remote_close(self, ev):
-        link = ev.link
+        link = Link.wrap(cproton.pn_event_link(ev))
         name = link.name
         cond = link.remote_condition
         reason = ('%s: %s' % (cond.name, cond.description) if cond
@@ -764,12 +791,17 @@ class IOThread:
             LOG.warning('sender link to %s closed: %s', obj.address, reason)
             if self._senders.get(obj.address) is obj:
                 del self._senders[obj.address]
-            pending = list(obj.unacked.values()) + list(obj.queue)
-            obj.unacked.clear()
-            obj.queue.clear()
             error = oslo_messaging.MessageDeliveryFailure(
                 'Message send failed: link to %s closed: %s'
                 % (obj.address, reason))
+            # sent but not settled: may have been delivered, never re-send
+            for send in obj.unacked.values():
+                if not (send.cancelled or send.future.done()):
+                    self._calls.pop(send.msg_id, None)
+                    send.future.fail(error)
+            obj.unacked.clear()
+            pending = list(obj.queue)
+            obj.queue.clear()
             retry = []
             for send in pending:
                 if send.cancelled or send.future.done():
@@ -790,14 +822,14 @@ class IOThread:
             self._later(delay, self._reattach, obj, self._generation)
 
     def _on_link_flow(self, ev):
-        link = ev.link
+        link = Link.wrap(cproton.pn_event_link(ev))
         if link.is_sender:
             obj = self._links.get(link.name)
             if obj is not None:
                 self._pump(obj)
 
     def _on_delivery(self, ev):
-        dlv = ev.delivery
+        dlv = Delivery.wrap(cproton.pn_event_delivery(ev))
         link = dlv.link
         if link.is_sender:
             self._on_disposition(dlv, link)
@@ -829,7 +861,7 @@ class IOThread:
                 send.beat = time.monotonic()
             else:
                 del self._calls[msg.correlation_id]
-                send.future.set(msg)
+                self._done.append((send.future, msg))
             if not dlv.settled:
                 dlv.update(Delivery.ACCEPTED)
         elif not dlv.settled:
@@ -850,16 +882,19 @@ class IOThread:
             return
         sender = self._links.get(link.name)
         send = sender.unacked.pop(dlv.tag, None) if sender else None
-        remote = dlv.remote
-        failed = remote.failed
-        undeliverable = remote.undeliverable
-        cond = remote.condition
+        failed = undeliverable = False
+        cond = None
+        if state != Delivery.ACCEPTED and state != Delivery.RELEASED:
+            remote = dlv.remote
+            failed = remote.failed
+            undeliverable = remote.undeliverable
+            cond = remote.condition
         dlv.settle()
         if send is None or send.cancelled or send.future.done():
             return
         if state == Delivery.ACCEPTED:
             if send.kind != links.CALL:
-                send.future.set(None)
+                self._done.append((send.future, None))
         elif state == Delivery.RELEASED or (
                 state == Delivery.MODIFIED and not failed and
                 not undeliverable):
@@ -944,7 +979,7 @@ class IOThread:
             if send.presettled:
                 dlv.settle()
                 if send.kind != links.CALL:
-                    send.future.set(None)
+                    self._done.append((send.future, None))
             else:
                 sender.unacked[tag] = send
 
@@ -1005,10 +1040,9 @@ class IOThread:
 
     def _add_subscription(self, sub):
         self._subscriptions.append(sub)
+        # not connected yet: ready is set once the links attach on open
         if self._open:
             self._attach(sub)
-        else:
-            sub.ready.set()
 
     def _attach(self, sub):
         old = sub.receivers
@@ -1103,14 +1137,15 @@ _TERMINAL = frozenset([Delivery.ACCEPTED, Delivery.REJECTED,
 _STATE_NAMES = {Delivery.ACCEPTED: 'accepted', Delivery.REJECTED: 'rejected',
                 Delivery.RELEASED: 'released', Delivery.MODIFIED: 'modified'}
 
+# keyed by the raw event type number (see IOThread._dispatch)
 _HANDLERS = {
-    Event.TRANSPORT_ERROR: IOThread._on_transport_error,
-    Event.TRANSPORT_CLOSED: IOThread._on_transport_closed,
-    Event.CONNECTION_REMOTE_OPEN: IOThread._on_conn_remote_open,
-    Event.CONNECTION_REMOTE_CLOSE: IOThread._on_conn_remote_close,
-    Event.LINK_REMOTE_OPEN: IOThread._on_link_remote_open,
-    Event.LINK_REMOTE_CLOSE: IOThread._on_link_remote_close,
-    Event.LINK_REMOTE_DETACH: IOThread._on_link_remote_close,
-    Event.LINK_FLOW: IOThread._on_link_flow,
-    Event.DELIVERY: IOThread._on_delivery,
+    Event.TRANSPORT_ERROR.number: IOThread._on_transport_error,
+    Event.TRANSPORT_CLOSED.number: IOThread._on_transport_closed,
+    Event.CONNECTION_REMOTE_OPEN.number: IOThread._on_conn_remote_open,
+    Event.CONNECTION_REMOTE_CLOSE.number: IOThread._on_conn_remote_close,
+    Event.LINK_REMOTE_OPEN.number: IOThread._on_link_remote_open,
+    Event.LINK_REMOTE_CLOSE.number: IOThread._on_link_remote_close,
+    Event.LINK_REMOTE_DETACH.number: IOThread._on_link_remote_close,
+    Event.LINK_FLOW.number: IOThread._on_link_flow,
+    Event.DELIVERY.number: IOThread._on_delivery,
 }

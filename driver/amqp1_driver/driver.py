@@ -33,6 +33,8 @@ LOG = logging.getLogger(__name__)
 _PRE_SETTLED = ('rpc-call', 'rpc-reply', 'rpc-cast', 'notify')
 # How long cleanup() waits for a listener's links to detach.
 _DETACH_WAIT = 5.0
+# How long listen() waits for its links to attach.
+_LISTEN_WAIT = 5.0
 
 
 def check_oslo_messaging(version=None):
@@ -280,11 +282,7 @@ class AMQP1Listener(base.PollStyleListener):
         self._stopped = False
         self._io = driver._io_thread()
         self._sub = links.Subscription(specs, credit, self._sink)
-        ready = self._io.subscribe(self._sub)
-        # block until subscribed (or not connected yet), bounded
-        if not ready.wait(driver._send_timeout):
-            LOG.warning('AMQP 1.0 links for %s not attached within %s s',
-                        specs[0][0], driver._send_timeout)
+        _wait_subscribed(self._io.subscribe(self._sub), specs)
 
     def _sink(self, data, dlv, rcv, generation):
         # on the I/O thread: keep it short, decode in the poll thread
@@ -329,6 +327,15 @@ class AMQP1Listener(base.PollStyleListener):
         done.wait(_DETACH_WAIT)
 
 
+def _wait_subscribed(ready, specs):
+    # Block until the links are attached, so that a fanout sent right
+    # after the server started reaches it; bounded, as the peer may be
+    # down (the links attach whenever the connection opens).
+    if not ready.wait(_LISTEN_WAIT):
+        LOG.info('AMQP 1.0 links for %s not attached yet; they will be '
+                 'once connected', specs[0][0])
+
+
 def _decode(listener, data, dlv, rcv, generation):
     """An AMQP1IncomingMessage, or None (the message is rejected)."""
     msg = proton.Message()
@@ -359,10 +366,7 @@ class AMQP1PushListener(base.Listener):
         self._held = collections.deque()
         self._io = driver._io_thread()
         self._sub = links.Subscription(specs, credit, self._sink)
-        ready = self._io.subscribe(self._sub)
-        if not ready.wait(driver._send_timeout):
-            LOG.warning('AMQP 1.0 links for %s not attached within %s s',
-                        specs[0][0], driver._send_timeout)
+        _wait_subscribed(self._io.subscribe(self._sub), specs)
 
     def _sink(self, data, dlv, rcv, generation):
         callback = self.on_incoming_callback

@@ -89,6 +89,33 @@ class FailoverTest(base.TestCase):
         self.assertEqual('s', client.call({}, 'echo', value=2)['server'])
 
 
+class IdleTimeoutTest(base.TestCase):
+
+    def test_paused_router_detected_and_failed_over(self):
+        self.conf = base.make_conf(idle_timeout=1)
+        r1 = self.useFixture(FakeRouter())
+        r2 = self.useFixture(FakeRouter())
+        url = 'amqp://127.0.0.1:%d,127.0.0.1:%d/' % (r1.port, r2.port)
+        transport = self.useFixture(base.Transport(self.conf, url)).transport
+        server = oslo_messaging.get_rpc_server(
+            transport, oslo_messaging.Target(topic=self.topic, server='s'),
+            [base.Echo('s')], executor='threading')
+        server.start()
+        self.addCleanup(server.wait)
+        self.addCleanup(server.stop)
+        client = oslo_messaging.get_rpc_client(
+            transport, oslo_messaging.Target(topic=self.topic), timeout=10)
+        self.assertEqual(1, client.call({}, 'echo', value=1)['value'])
+        busy = r1 if sum(r1.consumers(RPC).values()) else r2
+        other = r2 if busy is r1 else r1
+        # silent, not closed: only the idle time-out can notice
+        busy.pause()
+        self.addCleanup(busy.resume)
+        other.wait_for(lambda: sum(other.consumers(RPC).values()) == 3,
+                       timeout=20)
+        self.assertEqual(2, client.call({}, 'echo', value=2)['value'])
+
+
 class ReconnectTest(base.TestCase):
 
     def _restored(self, bus, prefix, count):
@@ -133,6 +160,29 @@ class ReconnectTest(base.TestCase):
         notifier.info({}, 'after', 2)
         self.assertEqual(('info', 'after', 2),
                          listener.endpoint.events.get(timeout=20))
+
+    def test_unsettled_call_fails_on_loss_not_resent(self):
+        router = self.useFixture(FakeRouter())
+        self.server(router.transport_url)
+        client = self.client(router.transport_url)
+        # the router holds the request: unsettled at the client
+        router.inject('delay', delay=60, address=RPC)
+        outcome = []
+        done = threading.Event()
+
+        def call():
+            try:
+                client.call(1, timeout=30)
+            except Exception as exc:
+                outcome.append(exc)
+            done.set()
+        threading.Thread(target=call, daemon=True).start()
+        router.wait_for(lambda: router.stats.totals.received >= 1)
+        router.kill()
+        self.assertTrue(done.wait(15))
+        self.assertIsInstance(outcome[0],
+                              oslo_messaging.MessageDeliveryFailure)
+        self.assertIn('send failed', str(outcome[0]))
 
     def test_unresolvable_host_times_out_and_keeps_working(self):
         client = self.client('amqp://no-such-host.invalid:5672/')

@@ -93,3 +93,13 @@ class TlsUnavailableTest(base.TestCase):
         client = self.client('amqp://127.0.0.1:1/')
         self.assertRaises(exceptions.TLSUnavailable, client.call, 1,
                           timeout=30)
+
+
+class SaslAnonymousTest(base.TestCase):
+
+    def test_anonymous_mechanism(self):
+        router = self.useFixture(FakeRouter(sasl_mechanisms=['ANONYMOUS']))
+        self.conf = base.make_conf(sasl_mechanisms='ANONYMOUS')
+        url = router.transport_url
+        self.server(url)
+        self.assertEqual(3, self.client(url).call(3)['value'])

@@ -147,3 +147,41 @@ class ReceiverLinksTest(base.TestCase):
         self.assertEqual({'unicast.openstack.%s.info' % self.topic: 1,
                           'unicast.openstack.%s.error' % self.topic: 1},
                          got)
+
+
+class SettlementTest(base.TestCase):
+    """pre_settled: casts and replies by default, as 14.x."""
+
+    def _rpc(self, bus):
+        url = bus.transport_url
+        self.server(url)
+        client = self.client(url)
+        client.call(1)
+        client.cast(2)
+        bus.wait_for(lambda: bus.stats.totals.received >= 3)
+        msgs = bus.stats.recent_messages()
+        request = [m for m in msgs if m.message.reply_to]
+        reply = [m for m in msgs if m.message.correlation_id]
+        cast = [m for m in msgs if not m.message.reply_to and
+                not m.message.correlation_id and m.message.body]
+        return request[0], reply[0], cast[0]
+
+    def test_defaults(self):
+        from amqp1_fixtures import FakeRouter
+        request, reply, cast = self._rpc(self.useFixture(FakeRouter()))
+        self.assertFalse(request.settled)
+        self.assertTrue(reply.settled)
+        self.assertTrue(cast.settled)
+        msg = request.message
+        self.assertIsInstance(msg.id, str)
+        self.assertEqual(32, len(msg.id))
+        self.assertEqual(10, msg.ttl)
+        self.assertEqual(msg.id, reply.message.correlation_id)
+
+    def test_all_settled(self):
+        from amqp1_fixtures import FakeRouter
+        self.conf = base.make_conf(pre_settled=['rpc-call', 'notify'])
+        request, reply, cast = self._rpc(self.useFixture(FakeRouter()))
+        self.assertTrue(request.settled)
+        self.assertFalse(reply.settled)
+        self.assertFalse(cast.settled)
