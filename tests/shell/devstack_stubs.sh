@@ -431,6 +431,14 @@ function define_plugin {
     _stub_record define_plugin "$@"
 }
 
+# enable_plugin name url [branch]: local.conf's line; DevStack records the
+# plugin and clones url at branch (default master) into $DEST/name, here
+# the checkout under test is sourced instead
+function enable_plugin {
+    _stub_record enable_plugin "$@"
+    DEVSTACK_PLUGINS+="${DEVSTACK_PLUGINS:+,}$1"
+}
+
 # cleanup_CA: DevStack's lib/tls one, which clean.sh sources
 function cleanup_CA {
     _stub_record cleanup_CA

@@ -1,0 +1,318 @@
+#!/bin/bash
+#
+# The README's local.conf examples, as they are (issue 9, "Done when"):
+# every [[local|localrc]] block of README.rst's "DevStack plugin" section
+# is extracted, evaluated as DevStack's localrc (enable_plugin,
+# disable_service and enable_service are the stubs' recorded calls;
+# HOST_IP, SERVICE_HOST, ENABLED_SERVICES and RABBIT_HOST are derived as
+# stack.sh derives them), then run through the plugin's phases in
+# DevStack's order, on master's and on unmaintained/2024.1's
+# upper-constraints, and checked against what the README says of it.
+# A mode named in a block's "# or ..." comment is run too.
+
+source "$(dirname "$0")/tap.sh"
+source "$(dirname "$0")/devstack_stubs.sh"
+
+plan no_plan
+sandbox_create
+
+# README_RST: another copy, to see this test fail on a wrong block
+README=${README_RST:-$REPO_DIR/README.rst}
+BLOCKS=$SANDBOX/site/readme-blocks
+# the DevStack generations: branch, the oslo.messaging its
+# upper-constraints pin, the distribution whose amqp driver it uses
+GENERATIONS=("master 18.2.0 amqp1-driver"
+    "unmaintained/2024.1 14.7.0 oslo.messaging")
+# where DevStack's HOST_IP would come from without one in local.conf (its
+# default route's address); the sandbox has none
+DEFAULT_HOST_IP=127.0.0.1
+
+
+# -- extracting the blocks -------------------------------------------------------------
+
+# readme_section: the "DevStack plugin" section of README.rst (up to the
+# next title underlined with "=")
+function readme_section {
+    awk '
+        /^=+$/ && prev != "" { inside = (prev == "DevStack plugin") }
+        inside { print }
+        { prev = $0 }' "$README"
+}
+
+# readme_blocks dir: each [[local|localrc]] block of the section into
+# dir/<README line>, unindented, up to its first blank or dedented line
+function readme_blocks {
+    local dir=$1 start
+    mkdir -p "$dir"
+    start=$(grep -n -m 1 -x 'DevStack plugin' "$README" | cut -d: -f1)
+    readme_section | awk -v dir="$dir" -v first="$start" '
+        function flush() { if (file != "") close(file); file = "" }
+        file != "" {
+            match($0, /^ */)
+            if ($0 ~ /^ *$/ || RLENGTH < indent) { flush() }
+            else { print substr($0, indent + 1) >> file; next }
+        }
+        /^ *\[\[local\|localrc\]\] *$/ {
+            match($0, /^ */)
+            indent = RLENGTH
+            file = dir "/" (first + NR)
+        }'
+}
+
+readme_blocks "$BLOCKS"
+mapfile -t BLOCK_FILES < <(find "$BLOCKS" -type f | sort -V)
+ok "$([[ ${#BLOCK_FILES[@]} -ge 8 ]]; echo $?)" \
+    "README's DevStack section: ${#BLOCK_FILES[@]} [[local|localrc]] blocks"
+for mode in qpid qpid-dual qpid-hybrid; do
+    for kind in controller subnode; do
+        found=""
+        for block in "${BLOCK_FILES[@]}"; do
+            is=controller
+            if grep -qx 'disable_service amqp1-router amqp1-broker' "$block"; then
+                is=subnode
+            fi
+            if [[ $is == "$kind" ]] && grep -qE \
+                    "^AMQP1_SERVICE=$mode( |\$)|^AMQP1_SERVICE=.*# or $mode\b|, or $mode\b" \
+                    "$block"; then
+                found=${block##*/}
+            fi
+        done
+        ok "$([[ -n $found ]]; echo $?)" \
+            "README gives a $kind local.conf for $mode${found:+ (line $found)}"
+    done
+done
+section=$(readme_section)
+for url in "amqp://stackamqp:secret@192.0.2.10:5672/" \
+        "rabbit://stackrabbit:rabbitsecret@192.0.2.10:5672/"; do
+    ok "$([[ $section == *"$url"* ]]; echo $?)" \
+        "the subnode URL this test expects is the README's: $url"
+done
+
+
+# -- running one block ---------------------------------------------------------------
+
+# block_modes block: the AMQP1_SERVICE of the block and those its
+# "# or X, or Y" comment names (qpid, DevStack's default, if none)
+function block_modes {
+    local line
+    line=$(grep -m 1 '^AMQP1_SERVICE=' "$1")
+    if [[ -z "$line" ]]; then
+        echo qpid
+        return 0
+    fi
+    line=${line#AMQP1_SERVICE=}
+    echo "${line%%[ #]*}"
+    if [[ "$line" == *"#"* ]]; then
+        grep -oE '\bor [a-z-]+' <<<"${line#*#}" | cut -d' ' -f2
+    fi
+}
+
+# write_localrc block mode uc_pin: the sandbox's local.conf from the
+# block, with this checkout for the URL placeholder and mode for the
+# block's AMQP1_SERVICE, framed by what stackrc and stack.sh do around it
+function write_localrc {
+    local block=$1 mode=$2 pin=$3 line value
+    {
+        # stackrc before local.conf: the default ENABLED_SERVICES
+        # (devstack_env's), no HOST_IP, SERVICE_HOST or RABBIT_PASSWORD
+        echo "unset HOST_IP SERVICE_HOST RABBIT_PASSWORD"
+        echo "STUB_UC_OSLO_MESSAGING=$pin"
+        while IFS= read -r line; do
+            line=${line//<URL of this repository>/$(printf '%q' "$REPO_DIR")}
+            if [[ "$line" == AMQP1_SERVICE=* ]]; then
+                value=${line#AMQP1_SERVICE=}
+                line="AMQP1_SERVICE=$mode${value#"${value%%[ #]*}"}"
+            fi
+            echo "$line"
+        done <"$block"
+        # stack.sh after local.conf: HOST_IP from the default route when
+        # unset, SERVICE_HOST from HOST_IP (lib/rpc_backend then gives
+        # RABBIT_HOST SERVICE_HOST's value where rabbit runs)
+        echo "HOST_IP=\${HOST_IP:-$DEFAULT_HOST_IP}"
+        echo "SERVICE_HOST=\${SERVICE_HOST:-\$HOST_IP}"
+    } >"$SANDBOX/localrc"
+}
+
+# what the services and the plugin got, printed after the phases
+AFTER='iniset_rpc_backend nova /etc/nova/nova.conf
+echo "AMQP1_HOST=$AMQP1_HOST"
+echo "ENABLED_SERVICES=$ENABLED_SERVICES"'
+
+# after_get name: a variable AFTER printed
+function after_get {
+    sed -n "s/^$1=//p" "$SANDBOX/after"
+}
+
+# list_has list item: is item in the comma separated list?
+function list_has {
+    [[ ",$1," == *",$2,"* ]]
+}
+
+# mask url: the URL with its passwords as "***"
+function mask {
+    sed -E 's#:[^:@/,]*@#:***@#g' <<<"$1"
+}
+
+# check_block block mode generation: run one block, check the README's word
+function check_block {
+    local block=$1 mode=$2 branch pin dist name kind=controller
+    local host creds="" rpc notify daemons where want_rpc want_notify
+    local enabled daemon want
+    read -r branch pin dist <<<"$3"
+    if grep -qx 'disable_service amqp1-router amqp1-broker' "$block"; then
+        kind=subnode
+    fi
+    name="README line ${block##*/} ($kind, $mode), $branch"
+
+    # what the README says: the addresses of the Multi-node blocks, the
+    # credentials of the Modes blocks, the daemons of the mode
+    host=$DEFAULT_HOST_IP
+    if grep -q '^HOST_IP=' "$block"; then
+        host=192.0.2.10
+    fi
+    if grep -q '^AMQP1_USERNAME=stackamqp$' "$block"; then
+        creds=stackamqp:secret@
+    fi
+    case $mode in
+        qpid) rpc=5672 daemons=broker ;;
+        qpid-dual) rpc=45672 daemons="router broker" ;;
+        qpid-hybrid) rpc=45672 daemons=router ;;
+        external) daemons="" ;;
+    esac
+    want_rpc=amqp://$creds$host:$rpc/
+    want_notify=amqp://$creds$host:5672/
+    if [[ $mode == qpid-hybrid ]]; then
+        want_notify=rabbit://stackrabbit:rabbitsecret@$host:5672/
+    elif [[ $mode == external ]]; then
+        # handed to the services as they are, "/" added to an empty path
+        want_rpc=$(sed -n 's/^AMQP1_RPC_TRANSPORT_URL=//p' "$block")
+        want_notify=$(sed -n 's/^AMQP1_NOTIFY_TRANSPORT_URL=//p' "$block")
+        [[ ${want_rpc#*://} == */* ]] || want_rpc+=/
+        [[ ${want_notify#*://} == */* ]] || want_notify+=/
+    fi
+
+    sandbox_reset
+    write_localrc "$block" "$mode" "$pin"
+    devstack_run stack pre-install install post-config extra -- "$AFTER"
+    if ! is "$DEVSTACK_STATUS" 0 "$name: stack.sh's plugin phases succeed"; then
+        diag "$(output)"
+        return 0
+    fi
+    is "$(calls '^enable_plugin')" "enable_plugin amqp1 $REPO_DIR main" \
+        "$name: enable_plugin amqp1, this checkout, branch main"
+    is "$(after_get AMQP1_HOST)" "$host" \
+        "$name: AMQP1_HOST is SERVICE_HOST ($host)"
+    is "$(ini_get /etc/nova/nova.conf DEFAULT transport_url)" "$want_rpc" \
+        "$name: services' RPC URL"
+    is "$(ini_get /etc/nova/nova.conf oslo_messaging_notifications transport_url)" \
+        "$want_notify" "$name: services' notification URL"
+
+    # the driver the branch's upper-constraints call for
+    like "$(output)" "AMQP1: RPC go to .*, through the amqp driver of $dist \(upper-constraints pin oslo.messaging $pin\)" \
+        "$name: pre-install announces $dist's amqp driver"
+    if [[ $dist == amqp1-driver ]]; then
+        is "$(calls '^pip_install' | head -n 1)" "pip_install $REPO_DIR/driver" \
+            "$name: this checkout's driver/ goes into the services' python"
+    else
+        is "$(calls '^pip_install' | head -n 1)" "pip_install pyngus python-qpid-proton" \
+            "$name: oslo.messaging's driver gets pyngus and proton, not driver/"
+    fi
+    is "$(calls_count '^(die|warn)')" \
+        "$([[ -z $creds && $mode != external ]] && echo 1 || echo 0)" \
+        "$name: no error$([[ -z $creds && $mode != external ]] &&
+            echo ', one warning (no AMQP1_USERNAME)')"
+
+    # the services DevStack runs
+    enabled=$(after_get ENABLED_SERVICES)
+    is "$(list_has "$enabled" rabbit; echo $?)" \
+        "$([[ $mode == qpid-hybrid && $kind == controller ]] && echo 0 || echo 1)" \
+        "$name: rabbit $([[ $mode == qpid-hybrid && $kind == controller ]] ||
+            echo 'not ')enabled"
+    if grep -q '^ENABLED_SERVICES=' "$block"; then
+        is "$(list_has "$enabled" n-cpu; echo $?)" 0 \
+            "$name: the block's ENABLED_SERVICES are DevStack's"
+    fi
+
+    is "$(grep '^AMQP1_SERVICE=' "$SANDBOX/out")" \
+        "AMQP1_SERVICE=$mode: RPC at $(mask "$want_rpc"), notifications at $(mask "$want_notify")" \
+        "$name: extra prints the URLs, passwords masked"
+    unlike "$(output)" "secret|:pass@" "$name: no password in the output"
+
+    if [[ $kind == subnode ]]; then
+        is "$(calls '^disable_service amqp1')" \
+            "disable_service amqp1-router amqp1-broker" \
+            "$name: the block's disable_service line is run"
+        is "$(list_has "$enabled" amqp1-router; echo $?)$(
+            list_has "$enabled" amqp1-broker; echo $?)" 11 \
+            "$name: amqp1-router and amqp1-broker stay disabled"
+        unlike "$(output; cat "$SANDBOX/ini")" "192\.0\.2\.11" \
+            "$name: the subnode's own HOST_IP is not where services look"
+        is "$(calls '^(install_package|run_process|restart_service|saslpasswd2|update_package_repo|base-python|make_cert|init_CA)')" "" \
+            "$name: no daemon installed, started, no certificate"
+        is "$(find "$SANDBOX/etc" "$SANDBOX/var" "$SANDBOX/data/amqp1" \
+                "$SANDBOX/logs" -mindepth 1 2>/dev/null)" "" \
+            "$name: no daemon config, secret, log or record written"
+        where="\(not on this node: amqp1-(router|broker) is disabled\)"
+        like "$(output)" "AMQP1: RPC go to (qdrouterd|qpidd) at $host:$rpc $where" \
+            "$name: pre-install says the bus is on the controller"
+        devstack_run unstack
+        devstack_run clean
+        is "$DEVSTACK_STATUS|$(calls '^(stop_process|stop_service|uninstall_package|sudo rm )')" \
+            "0|" "$name: unstack and clean stop and remove nothing"
+        return 0
+    fi
+
+    is "$(calls '^run_process' | cut -d' ' -f2 | tr '\n' ' ')" \
+        "$(for daemon in $daemons; do printf 'amqp1-%s ' "$daemon"; done)" \
+        "$name: daemons started: ${daemons:-none}"
+    if [[ " $daemons " == *" router "* ]]; then
+        like "$(cat "$SANDBOX/etc/qpid-dispatch/qdrouterd.conf")" \
+            "host: $host"$'\n'"    port: $rpc" \
+            "$name: qdrouterd.conf listens on $host:$rpc"
+    else
+        ok "$([[ ! -e $SANDBOX/etc/qpid-dispatch/qdrouterd.conf ]]; echo $?)" \
+            "$name: no qdrouterd.conf"
+    fi
+    if [[ " $daemons " == *" broker "* ]]; then
+        like "$(cat "$SANDBOX/etc/qpid/qpidd.conf")" "interface=$host" \
+            "$name: qpidd.conf listens on $host"
+    else
+        ok "$([[ ! -e $SANDBOX/etc/qpid/qpidd.conf ]]; echo $?)" \
+            "$name: no qpidd.conf"
+    fi
+    if grep -q '^AMQP1_SSL=True' "$block"; then
+        is "$(ini_get /etc/nova/nova.conf oslo_messaging_amqp ssl)" True \
+            "$name: services verify the bus with TLS"
+        want=$(sed -n 's/^AMQP1_SSL_CA_FILE=//p' "$block")
+        is "$(ini_get /etc/nova/nova.conf oslo_messaging_amqp ssl_ca_file)" \
+            "${want:-$SANDBOX/data/ca-bundle.pem}" \
+            "$name: with the CA file ${want:-of DevStack}"
+        if [[ -n $daemons ]]; then
+            like "$(cat "$SANDBOX/etc/qpid-dispatch/qdrouterd.conf")" \
+                "requireSsl: yes" "$name: the router requires TLS"
+        else
+            is "$(calls '^(init_CA|make_cert)')" "" \
+                "$name: external makes no certificate"
+        fi
+    fi
+
+    devstack_run unstack
+    is "$DEVSTACK_STATUS|$(calls '^stop_process' | cut -d' ' -f2 | tr '\n' ' ')" \
+        "0|$(for daemon in $daemons; do printf 'amqp1-%s ' "$daemon"; done)" \
+        "$name: unstack stops what stack started"
+    devstack_run clean
+    is "$DEVSTACK_STATUS|$(find "$SANDBOX/etc" "$SANDBOX/var" \
+            "$SANDBOX/data/amqp1" -type f 2>/dev/null)" "0|" \
+        "$name: clean leaves no config, secret or record"
+}
+
+for block in "${BLOCK_FILES[@]}"; do
+    note "README.rst line ${block##*/}:"$'\n'"$(cat "$block")"
+    for mode in $(block_modes "$block"); do
+        for generation in "${GENERATIONS[@]}"; do
+            check_block "$block" "$mode" "$generation"
+        done
+    done
+done
+
+done_testing
