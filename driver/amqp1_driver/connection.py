@@ -368,6 +368,14 @@ class IOThread:
             pending.extend(s.unacked.values())
         pending.extend(self._calls.values())
         self._calls.clear()
+        # re-sends waiting out link_retry_delay live only in their timer
+        for timer in self._timers:
+            if timer.cancelled:
+                continue
+            if timer.func == self._unhold:
+                pending.append(timer.args[1])
+            elif timer.func == self._resend:
+                pending.extend(timer.args[0])
         for send in pending:
             send.future.fail(error)
         for sub in self._subscriptions:

@@ -6,6 +6,8 @@ import threading
 
 import oslo_messaging
 
+from amqp1_driver import exceptions
+from amqp1_fixtures import FakeBroker
 from amqp1_fixtures import FakeRouter
 from tests.driver.functional import base
 from tests.driver.functional import peer
@@ -198,3 +200,24 @@ class SenderLinkTest(base.TestCase):
         self.assertNotEqual(first, second)
         got = [server.endpoint.calls.get(timeout=5) for _ in range(2)]
         self.assertEqual([('cast', 1), ('cast', 2)], got)
+
+
+class CleanupDuringResendTest(base.TestCase):
+
+    def test_cleanup_fails_held_resend_at_once(self):
+        # cleanup() fails every waiter at once, also a message waiting
+        # out link_retry_delay before its re-send
+        self.conf = base.make_conf(link_retry_delay=20,
+                                   default_notify_timeout=30)
+        broker = self.useFixture(FakeBroker())
+        transport = oslo_messaging.get_notification_transport(
+            self.conf, url=broker.transport_url)
+        self.addCleanup(transport.cleanup)
+        fault = broker.inject('release', address='unicast', count=1)
+        target = oslo_messaging.Target(topic='%s.info' % self.topic)
+        done, outcome = in_thread(transport._send_notification, target,
+                                  {}, {'x': 1}, 2.0)
+        broker.wait_for(lambda: fault.matched >= 1)
+        transport.cleanup()
+        self.assertTrue(done.wait(5))
+        self.assertIsInstance(outcome[0], exceptions.DriverShutdown)
