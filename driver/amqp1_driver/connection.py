@@ -368,6 +368,14 @@ class IOThread:
             pending.extend(s.unacked.values())
         pending.extend(self._calls.values())
         self._calls.clear()
+        # re-sends waiting out link_retry_delay live only in their timer
+        for timer in self._timers:
+            if timer.cancelled:
+                continue
+            if timer.func == self._unhold:
+                pending.append(timer.args[1])
+            elif timer.func == self._resend:
+                pending.extend(timer.args[0])
         for send in pending:
             send.future.fail(error)
         for sub in self._subscriptions:
@@ -814,7 +822,7 @@ class IOThread:
                     self._calls.pop(send.msg_id, None)
                     send.future.fail(error)
             if retry:
-                self._later(delay, self._resend, retry, self._generation)
+                self._later(delay, self._resend, retry)
         elif isinstance(obj, links.Receiver):
             LOG.warning('receiver link from %s closed: %s', obj.address,
                         reason)
@@ -987,19 +995,33 @@ class IOThread:
     def _unhold(self, sender, send, generation):
         sender.held -= 1
         if generation != self._generation:
-            return  # _lost() already decided for the whole sender
+            # the connection was lost meanwhile; _lost() never saw this
+            # message (held in no queue), so decide for it here: the
+            # loss counts against retry like any pending send's
+            if not (send.cancelled or send.future.done()):
+                send.sender = None
+                if send.may_retry():
+                    self._resend([send])
+                else:
+                    self._calls.pop(send.msg_id, None)
+                    send.future.fail(oslo_messaging.MessageDeliveryFailure(
+                        'Message send failed: connection lost while '
+                        'waiting to re-send to %s' % sender.address))
+            return
         if not send.cancelled:
             sender.queue.appendleft(send)
         if self._senders.get(sender.address) is sender:
             self._pump(sender)
         else:
-            self._resend(list(sender.queue), generation)
+            self._resend(list(sender.queue))
 
-    def _resend(self, sends, generation):
+    def _resend(self, sends):
+        # on whatever connection is up now: a send parked in _waiting
+        # while _ready is true would never be flushed
         for send in sends:
             if send.cancelled or send.future.done():
                 continue
-            if generation != self._generation or not self._ready:
+            if not self._ready:
                 self._waiting.append(send)
             else:
                 self._dispatch_send(send)

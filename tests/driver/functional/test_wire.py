@@ -4,7 +4,10 @@ A plain TCP listener records the client's first bytes; a server-mode
 proton Transport decodes them (no hand-made framing).
 """
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 
 import oslo_messaging
@@ -185,3 +188,46 @@ class SettlementTest(base.TestCase):
         self.assertTrue(request.settled)
         self.assertFalse(reply.settled)
         self.assertFalse(cast.settled)
+
+
+_TRACE_SCRIPT = '''
+import sys
+import oslo_messaging
+from tests.driver.functional import base
+conf = base.make_conf(trace=sys.argv[2] == "1")
+transport = oslo_messaging.get_rpc_transport(conf, url=sys.argv[1])
+client = oslo_messaging.get_rpc_client(
+    transport, oslo_messaging.Target(topic="traced"), timeout=1)
+try:
+    client.call({}, "echo", value=1)
+except oslo_messaging.MessagingTimeout:
+    pass
+transport.cleanup()
+'''
+
+
+class TraceTest(base.TestCase):
+    """``trace``: proton's frame trace of the driver's connection."""
+
+    def _run(self, url, trace):
+        top = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.dirname(os.path.abspath(__file__)))))
+        proc = subprocess.run(
+            [sys.executable, '-c', _TRACE_SCRIPT, url, trace],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=top,
+            timeout=60)
+        out = proc.stdout.decode('utf-8', 'replace')
+        self.assertEqual(0, proc.returncode, out)
+        return out
+
+    def test_frames_traced_only_when_asked(self):
+        from amqp1_fixtures import FakeRouter
+        router = self.useFixture(FakeRouter())
+        url = router.transport_url
+        traced = self._run(url, '1')
+        self.assertIn('@open', traced)
+        self.assertIn('@attach', traced)
+        self.assertIn('rpc-response', traced)
+        self.assertIn('@close', traced)
+        quiet = self._run(url, '0')
+        self.assertNotIn('@open', quiet)
