@@ -137,6 +137,11 @@ total_failed=0
 total_skipped=0
 status=0
 _say "oslo.messaging $version, modes: ${modes[*]}${run_opts[*]:+ (${run_opts[*]})}"
+if [[ ${#run_opts[@]} -gt 0 ]]; then
+    # Which daemons --daemons runs: the real ones where installed.
+    _say "daemons: router $(command -v "${AMQP1_QDROUTERD:-qdrouterd}" || echo stand-in)," \
+        "broker $(command -v "${AMQP1_QPIDD:-qpidd}" || echo stand-in)"
+fi
 for mode in "${modes[@]}"; do
     report="$workdir/$mode.xml"
     _say "$mode: running oslo_messaging.tests.functional"

@@ -23,6 +23,9 @@ fi
 python3 -m pip install -q --disable-pip-version-check 'tox>=4.0'
 
 python3 -m tox -e pep8,bashate,shell,oslo-functional,driver
+# oslo.messaging 18.x's functional suite through driver/, and the
+# 14.9.x <-> 18.x interop tests.
+python3 -m tox -e oslo-functional-18,interop
 # The engine on the lowest python-qpid-proton setup.cfg allows, and
 # clients on a proton built without OpenSSL.
 python3 -m tox -e proton-floor,tlsless

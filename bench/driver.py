@@ -1,0 +1,342 @@
+"""Benchmark the oslo.messaging drivers side by side.
+
+Usage::
+
+    python bench/driver.py [--messages N] [--executors threading,eventlet]
+        [--python14 PY] [--python18 PY] [--repeat N] [--no-rabbit]
+        [--json FILE]
+
+Measures, in one run, with the threading executor and under eventlet:
+sequential RPC call round trips/s, calls/s from 10 threads with their
+p50/p99 latency, casts/s, notifications sent-and-received/s and the RSS
+growth over 1,000 more calls, for
+
+* this repository's driver (``driver/``) on oslo.messaging 18.x, through
+  FakeRouter (RPC) and FakeBroker (notifications);
+* oslo.messaging 14.9.x's in-tree AMQP 1.0 driver through the same fakes;
+* oslo.messaging 18.x's rabbit driver on a private RabbitMQ node.
+
+Each driver generation runs in its own venv (``tests/interop/venvs.py``
+builds them, as for the interop tests, unless ``--python14`` /
+``--python18`` name interpreters) and each measurement in a fresh process
+(``bench/driver_client.py``, RPC server and client in that process); each
+fake runs in a process of its own (``bench/backend.py``).  Prints a table
+per executor with the ratio of the new driver to the 14.9.x one and the
+issue's targets, and writes every figure to ``bench/driver-results.json``.
+Exits non-zero unless every target passed.
+"""
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+import bench
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+CLIENT_SCRIPT = os.path.join(HERE, 'driver_client.py')
+DEFAULT_JSON = os.path.join(HERE, 'driver-results.json')
+
+#: the columns: the new driver, the baseline, the rabbit driver
+NEW, OLD, RABBIT = 'new', 'old', 'rabbit'
+TITLES = {NEW: 'amqp1-driver (18.x)', OLD: 'amqp 14.9.x',
+          RABBIT: 'rabbit (18.x)'}
+#: the issue's targets: ratio of the new driver to the 14.9.x one
+RATIO_TARGETS = {'sequential': 1.5, 'threaded': 2.0, 'casts': 1.0,
+                 'notifications': 1.0}
+RSS_TARGET_MIB = 20.0
+THREADS = 10
+RSS_CALLS = 1000
+#: seconds one driver's whole measurement may take
+RUN_TIMEOUT = 900
+
+
+def _load_venvs():
+    path = os.path.join(TOP, 'tests', 'interop', 'venvs.py')
+    spec = importlib.util.spec_from_file_location('amqp1_venvs', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def pythons(args, log):
+    """``{'om14': python, 'om18': python}``, building the venvs needed."""
+    out = {'om14': args.python14, 'om18': args.python18}
+    missing = [name for name, py in out.items() if not py]
+    if missing:
+        venvs = _load_venvs()
+        root = os.environ.get('AMQP1_INTEROP_VENV_DIR') or os.path.join(
+            TOP, '.tox', 'interop-venvs')
+        for name in missing:
+            log('building or reusing the %s venv under %s' % (name, root))
+            try:
+                out[name] = venvs.build(name, root)
+            except venvs.VenvError as exc:
+                log('no %s venv: %s' % (name, str(exc).split('\n')[0]))
+    return out
+
+
+def measure(python, settings, log):
+    """One driver's figures from ``driver_client.py`` under ``python``."""
+    log('measuring %s (%s, %s)' % (settings['label'], settings['executor'],
+                                   python))
+    try:
+        proc = subprocess.run(
+            [python, '-W', 'ignore', CLIENT_SCRIPT],
+            input=json.dumps(settings), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return {'ok': False, 'error': 'no result within %d s' % RUN_TIMEOUT}
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith('{'):
+            return json.loads(line)
+    return {'ok': False, 'error': 'exit status %d: %s' % (
+        proc.returncode, proc.stderr.strip().splitlines()[-1:]
+        if proc.stderr.strip() else 'no output')}
+
+
+def run(args, log):
+    """Every measurement; returns the results."""
+    py = pythons(args, log)
+    columns = {NEW: py['om18'], OLD: py['om14'],
+               RABBIT: None if args.no_rabbit else py['om18']}
+    results = {'settings': {'messages': args.messages, 'threads': THREADS,
+                            'repeat': args.repeat,
+                            'rss_calls': RSS_CALLS},
+               'env': environment(py), 'runs': {}}
+    router = bench.Backend('router').start()
+    broker = bench.Backend('broker').start()
+    rabbit = None
+    try:
+        amqp = {'rpc_url': 'amqp://%s:%d/' % (router.host, router.port),
+                'notify_url': 'amqp://%s:%d/' % (broker.host, broker.port)}
+        urls = {NEW: amqp, OLD: amqp}
+        if columns[RABBIT]:
+            from amqp1_fixtures import RabbitMQDaemon
+            log('starting a private RabbitMQ node')
+            rabbit = RabbitMQDaemon()
+            rabbit.setUp()
+            urls[RABBIT] = {'rpc_url': rabbit.transport_url,
+                            'notify_url': rabbit.transport_url}
+        for executor in args.executors:
+            every = {column: [] for column in columns}
+            for _ in range(args.repeat):
+                # The baseline, then the new driver, then rabbit: the two
+                # compared runs are next to each other in time.
+                for column in (OLD, NEW, RABBIT):
+                    if not columns[column]:
+                        continue
+                    settings = dict(urls[column], executor=executor,
+                                    messages=args.messages,
+                                    threads=THREADS, rss_calls=RSS_CALLS,
+                                    timeout=60, label=TITLES[column])
+                    figures = measure(columns[column], settings, log)
+                    if not figures.get('ok'):
+                        log('%s failed: %s' % (TITLES[column],
+                                               figures.get('error')))
+                    every[column].append(figures)
+            runs = results['runs'][executor] = {
+                column: best(every[column]) for column in columns}
+            results.setdefault('checks', {})[executor] = checks(runs)
+    finally:
+        if rabbit is not None:
+            rabbit.cleanUp()
+        router.stop()
+        broker.stop()
+    return results
+
+
+def best(runs):
+    """The best of repeated runs of one driver: per measurement the
+    fastest run (other load on a small machine only slows a run down),
+    and the largest RSS growth; ``None`` if it never ran, the first
+    failure if any run failed."""
+    if not runs:
+        return None
+    failed = [r for r in runs if not r.get('ok')]
+    if failed:
+        return failed[0]
+    out = dict(runs[0], runs=len(runs))
+    for key in ('sequential', 'threaded', 'casts', 'notifications'):
+        out[key] = max((r[key] for r in runs), key=lambda f: f['per_s'])
+        out[key]['all_per_s'] = [r[key]['per_s'] for r in runs]
+    out['rss'] = max((r['rss'] for r in runs), key=lambda f: f['growth'])
+    return out
+
+
+def environment(py):
+    """What the figures were measured on."""
+    versions = {}
+    for name, python in py.items():
+        if python:
+            versions[name] = subprocess.run(
+                [python, '-c', 'from importlib import metadata as m; '
+                 'print(m.version("oslo.messaging"))'],
+                stdout=subprocess.PIPE, text=True).stdout.strip()
+    return {'cpus': os.cpu_count(), 'python': platform.python_version(),
+            'platform': platform.platform(), 'loadavg': os.getloadavg(),
+            'oslo.messaging': versions}
+
+
+def _value(figures, key, field='per_s'):
+    if not figures or not figures.get('ok'):
+        return None
+    return (figures.get(key) or {}).get(field)
+
+
+def checks(runs):
+    """The issue's targets for one executor: ``{metric: check}``."""
+    out = {}
+    for key, target in RATIO_TARGETS.items():
+        new, old = _value(runs.get(NEW), key), _value(runs.get(OLD), key)
+        ratio = new / old if new and old else None
+        out[key] = {'target': '>= %gx' % target, 'value': ratio,
+                    'pass': ratio is not None and ratio >= target}
+    growth = _value(runs.get(NEW), 'rss', 'growth')
+    out['rss'] = {'target': '< %g MiB' % RSS_TARGET_MIB, 'value': growth,
+                  'pass': growth is not None and
+                  growth < RSS_TARGET_MIB * 1048576}
+    return out
+
+
+ROWS = [
+    ('sequential', 'per_s', 'sequential call round trips (calls/s)',
+     'sequential', '{:,.0f}'),
+    ('threaded', 'per_s', '%d-thread calls (calls/s)' % THREADS,
+     'threaded', '{:,.0f}'),
+    ('threaded', 'p50_ms', '%d-thread call latency p50 (ms)' % THREADS,
+     None, '{:.1f}'),
+    ('threaded', 'p99_ms', '%d-thread call latency p99 (ms)' % THREADS,
+     None, '{:.1f}'),
+    ('casts', 'per_s', 'casts, sent until all received (casts/s)',
+     'casts', '{:,.0f}'),
+    ('notifications', 'per_s', 'notifications sent-and-received (/s)',
+     'notifications', '{:,.0f}'),
+    ('rss', 'growth', 'RSS growth over %s more calls (MiB)'
+     % '{:,}'.format(RSS_CALLS), 'rss', None),
+]
+
+
+def _cell(figures, key, field, fmt):
+    if figures is None:
+        return 'not run'
+    if not figures.get('ok'):
+        return 'FAILED'
+    value = (figures.get(key) or {}).get(field)
+    if value is None:
+        return '-'
+    if fmt is None:
+        return '%.1f' % (value / 1048576.0)
+    return fmt.format(value)
+
+
+def format_table(results, executor):
+    """The side-by-side table of one executor."""
+    runs = results['runs'][executor]
+    by_metric = results['checks'][executor]
+    header = ['%s executor' % executor] + [TITLES[c] for c in
+                                           (NEW, OLD, RABBIT)] + [
+        'ratio', 'target', 'result']
+    lines = [header]
+    for key, field, label, check, fmt in ROWS:
+        cells = [label] + [_cell(runs.get(c), key, field, fmt)
+                           for c in (NEW, OLD, RABBIT)]
+        new = _value(runs.get(NEW), key, field)
+        old = _value(runs.get(OLD), key, field)
+        ratio = '%.2fx' % (new / old) if new and old else ''
+        c = by_metric.get(check) if check else None
+        cells += [ratio, c['target'] if c else '',
+                  ('PASS' if c['pass'] else 'not met') if c else '']
+        lines.append(cells)
+    widths = [max(len(line[i]) for line in lines)
+              for i in range(len(header))]
+    out = []
+    for i, line in enumerate(lines):
+        out.append('  '.join(
+            cell.ljust(widths[j]) if j == 0 else cell.rjust(widths[j])
+            for j, cell in enumerate(line)).rstrip())
+        if i == 0:
+            out.append('  '.join('-' * w for w in widths))
+    return '\n'.join(out)
+
+
+def format_report(results):
+    """Environment, one table per executor, failures."""
+    env = results['env']
+    s = results['settings']
+    lines = [
+        'Environment: %s CPUs, Python %s, oslo.messaging %s, load average '
+        '%s' % (env['cpus'], env['python'], ', '.join(
+            '%s=%s' % kv for kv in sorted(env['oslo.messaging'].items())),
+            ' '.join('%.2f' % x for x in env['loadavg'])),
+        env['platform'],
+        '%d messages per measurement, best of %d runs; RPC server and '
+        'client in one process per driver and executor; amqp drivers '
+        'through FakeRouter (RPC) and FakeBroker (notifications), each in '
+        'its own process; rabbit on a private RabbitMQ node.  Ratio = '
+        'amqp1-driver / amqp 14.9.x.' % (s['messages'], s['repeat']),
+    ]
+    for executor in results['runs']:
+        lines += ['', format_table(results, executor)]
+    for executor, runs in results['runs'].items():
+        for column, figures in runs.items():
+            if figures is not None and not figures.get('ok'):
+                lines.append('%s %s: %s' % (TITLES[column], executor,
+                                            figures.get('error')))
+    return '\n'.join(lines)
+
+
+def parse_args(argv=None):
+    """The command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--messages', type=int, default=500,
+                        help='calls, casts and notifications per '
+                        'measurement (default: %(default)s)')
+    parser.add_argument('--executors', default='threading,eventlet',
+                        type=lambda v: v.split(','),
+                        help='comma-separated (default: %(default)s)')
+    parser.add_argument('--python14', metavar='PY',
+                        help='interpreter with oslo.messaging 14.9.x')
+    parser.add_argument('--python18', metavar='PY',
+                        help='interpreter with oslo.messaging 18.x and '
+                        'the amqp1-driver')
+    parser.add_argument('--repeat', type=int, default=2,
+                        help='runs per driver and executor; the best '
+                        'counts (default: %(default)s)')
+    parser.add_argument('--no-rabbit', action='store_true',
+                        help='skip the rabbit driver')
+    parser.add_argument('--json', default=DEFAULT_JSON, metavar='FILE',
+                        help='write the figures there (default: %(default)s)')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    """Run the benchmark; exit status 0 if every target passed."""
+    args = parse_args(argv)
+    started = time.monotonic()
+
+    def log(text):
+        sys.stderr.write('[%5.1fs] %s\n'
+                         % (time.monotonic() - started, text))
+        sys.stderr.flush()
+
+    results = run(args, log)
+    results['seconds'] = time.monotonic() - started
+    print(format_report(results))
+    print('\n%.0f s; figures written to %s' % (results['seconds'],
+                                               args.json))
+    with open(args.json, 'w') as f:
+        json.dump(results, f, indent=2, sort_keys=True)
+        f.write('\n')
+    failed = [c for per in results['checks'].values()
+              for c in per.values() if not c['pass']]
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
