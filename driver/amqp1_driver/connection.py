@@ -112,6 +112,30 @@ def container_id():
         socket.gethostname(), prog, os.getpid(), uuid.uuid4().hex)
 
 
+class _Kept:
+    """A received delivery kept unsettled until ``settle()``.
+
+    Holds a proton reference to the ``pn_delivery_t`` as a
+    :class:`proton.Delivery` would, without its wrapper's cost.  The I/O
+    thread releases it once settled; one never settled (its listener
+    went away) is released when this object is collected.
+    """
+
+    __slots__ = ('impl',)
+
+    def __init__(self, impl):
+        cproton.pn_incref(impl)
+        self.impl = impl
+
+    def release(self):
+        impl, self.impl = self.impl, None
+        if impl is not None:
+            cproton.pn_decref(impl)
+
+    def __del__(self):
+        self.release()
+
+
 class _Timer:
     __slots__ = ('when', 'func', 'args', 'cancelled')
 
@@ -870,8 +894,7 @@ class IOThread:
             _lib.pn_delivery_settle(dlv)
             dlv = None
         else:
-            # kept until settle() (as a proton.Delivery would keep it)
-            cproton.pn_incref(dlv)
+            dlv = _Kept(dlv)
         rcv.subscription.sink(data, dlv, rcv, self._generation)
 
     def _on_reply(self, dlv, link, data):
@@ -1111,16 +1134,16 @@ class IOThread:
             if generation != self._generation or rcv.link is None or (
                     rcv.generation != generation):
                 return  # the link is gone; the peer has re-queued it
-            if dlv is not None:
-                _lib.pn_delivery_update(dlv, int(state))
-                _lib.pn_delivery_settle(dlv)
+            if dlv is not None and dlv.impl is not None:
+                _lib.pn_delivery_update(dlv.impl, int(state))
+                _lib.pn_delivery_settle(dlv.impl)
             link = rcv.link._impl
             more = links.refill(_lib.pn_link_credit(link), rcv.credit)
             if more:
                 _lib.pn_link_flow(link, more)
         finally:
             if dlv is not None:
-                cproton.pn_decref(dlv)  # taken in _on_delivery
+                dlv.release()  # here, on the I/O thread
 
     def unsubscribe(self, sub):
         """Detach the links of ``sub``; returns a Future."""
