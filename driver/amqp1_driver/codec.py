@@ -67,7 +67,7 @@ def parse_request(msg):
 
     :raises DecodeError: the body is not the JSON this driver sends.
     """
-    data = _json(msg)
+    data = _json(msg.body)
     try:
         body = common.deserialize_msg(data.get('request'))
     except Exception as exc:
@@ -109,7 +109,12 @@ def parse_reply(msg, allowed_remote_exmods):
     :returns: ``(result, exception)``; one of them is None.
     :raises DecodeError: the body is not a reply of this driver.
     """
-    data = _json(msg)
+    return parse_reply_body(msg.body, allowed_remote_exmods)
+
+
+def parse_reply_body(body, allowed_remote_exmods):
+    """:func:`parse_reply` of a reply's body (see :class:`Decoder`)."""
+    data = _json(body)
     failure = data.get('failure')
     if failure is not None:
         return None, common.deserialize_remote_exception(
@@ -117,8 +122,37 @@ def parse_reply(msg, allowed_remote_exmods):
     return data.get('response'), None
 
 
-def _json(msg):
-    body = msg.body
+class Decoder:
+    """Decodes received messages with one reused :class:`proton.Message`.
+
+    A new Message per received message costs about as much as decoding
+    it; a Decoder is for one thread only (the I/O thread, or one poll).
+    """
+
+    def __init__(self):
+        self._msg = proton.Message()
+
+    def reply(self, data):
+        """``(correlation_id, body)`` of an encoded reply or heartbeat."""
+        msg = self._msg
+        msg.decode(data)
+        return msg.correlation_id, msg.body
+
+    def request(self, data):
+        """``(message, context, call_monitor_timeout, id, reply_to)``.
+
+        :raises DecodeError: not a message of this driver's layout.
+        """
+        msg = self._msg
+        try:
+            msg.decode(data)
+        except Exception as exc:  # noqa: B902 - proton's errors vary
+            raise DecodeError('cannot decode the message: %s' % exc) from exc
+        body, ctxt, timeout = parse_request(msg)
+        return body, ctxt, timeout, msg.id, msg.reply_to
+
+
+def _json(body):
     if isinstance(body, bytes):
         try:
             body = body.decode('utf-8')

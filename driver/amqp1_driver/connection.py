@@ -40,6 +40,7 @@ import time
 import uuid
 
 import cproton
+import cproton_ffi
 import oslo_messaging
 import proton
 from proton import Collector
@@ -51,6 +52,7 @@ from proton import SSLDomain
 from proton import Transport
 
 from amqp1_driver import addressing
+from amqp1_driver import codec
 from amqp1_driver import exceptions
 from amqp1_driver import links
 
@@ -58,6 +60,15 @@ LOG = logging.getLogger(__name__)
 
 _UNAUTHORIZED = 'amqp:unauthorized-access'
 _READ_SIZE = 65536
+
+# The per-message hot path (deliveries, credit, transport I/O) calls
+# proton's C binding directly: every proton wrapper object costs a dozen C
+# calls (each releasing the GIL) for state that these paths never use.
+_lib = cproton_ffi.lib
+_ACCEPTED = int(Delivery.ACCEPTED)
+_REJECTED = int(Delivery.REJECTED)
+_RELEASED = int(Delivery.RELEASED)
+_MODIFIED = int(Delivery.MODIFIED)
 
 
 def tls_requested(group):
@@ -101,6 +112,30 @@ def container_id():
         socket.gethostname(), prog, os.getpid(), uuid.uuid4().hex)
 
 
+class _Kept:
+    """A received delivery kept unsettled until ``settle()``.
+
+    Holds a proton reference to the ``pn_delivery_t`` as a
+    :class:`proton.Delivery` would, without its wrapper's cost.  The I/O
+    thread releases it once settled; one never settled (its listener
+    went away) is released when this object is collected.
+    """
+
+    __slots__ = ('impl',)
+
+    def __init__(self, impl):
+        cproton.pn_incref(impl)
+        self.impl = impl
+
+    def release(self):
+        impl, self.impl = self.impl, None
+        if impl is not None:
+            cproton.pn_decref(impl)
+
+    def __del__(self):
+        self.release()
+
+
 class _Timer:
     __slots__ = ('when', 'func', 'args', 'cancelled')
 
@@ -140,6 +175,8 @@ class IOThread:
         self._pid = os.getpid()
 
         self._tasks = collections.deque()
+        # decodes on this I/O thread only (replies, push listeners)
+        self.decoder = codec.Decoder()
         # (future, value) pairs completed at the end of a loop iteration
         self._done = []
         self._wake_r, self._wake_w = socket.socketpair()
@@ -306,9 +343,10 @@ class IOThread:
                 return
 
     def _drain_wakeup(self):
+        # submit() writes one byte per wake-up, and not again before
+        # _run_tasks() ran: one read empties the pair
         try:
-            while self._wake_r.recv(4096):
-                pass
+            self._wake_r.recv(4096)
         except (BlockingIOError, InterruptedError):
             pass
 
@@ -503,7 +541,7 @@ class IOThread:
         if t is None:
             return
         if mask & selectors.EVENT_READ:
-            cap = t.capacity()
+            cap = _lib.pn_transport_capacity(t._impl)
             if cap > 0:
                 try:
                     data = self._sock.recv(min(cap, _READ_SIZE))
@@ -531,8 +569,8 @@ class IOThread:
             self._dispatch()
             if self._transport is not t:
                 return
-        head = t.pending()
-        tail = t.capacity()
+        head = _lib.pn_transport_pending(t._impl)
+        tail = _lib.pn_transport_capacity(t._impl)
         if head < 0 and tail < 0:
             self._lost(self._reason or 'connection closed')
             return
@@ -555,8 +593,9 @@ class IOThread:
 
     def _write(self):
         t = self._transport
+        impl = t._impl
         while True:
-            pending = t.pending()
+            pending = _lib.pn_transport_pending(impl)
             if pending <= 0:
                 return
             try:
@@ -567,7 +606,7 @@ class IOThread:
                 self._reason = self._reason or str(exc)
                 t.close_head()
                 return
-            t.pop(n)
+            _lib.pn_transport_pop(impl, n)
 
     def _tick(self):
         self._tick_timer = None
@@ -831,81 +870,88 @@ class IOThread:
             self._later(delay, self._reattach, obj, self._generation)
 
     def _on_link_flow(self, ev):
-        link = Link.wrap(cproton.pn_event_link(ev))
-        if link.is_sender:
-            obj = self._links.get(link.name)
+        link = _lib.pn_event_link(ev)
+        if _lib.pn_link_is_sender(link):
+            obj = self._links.get(cproton.pn_link_name(link))
             if obj is not None:
                 self._pump(obj)
 
     def _on_delivery(self, ev):
-        dlv = Delivery.wrap(cproton.pn_event_delivery(ev))
-        link = dlv.link
-        if link.is_sender:
+        # raw pn_delivery_t/pn_link_t pointers (see _lib)
+        dlv = _lib.pn_event_delivery(ev)
+        link = _lib.pn_delivery_link(dlv)
+        if _lib.pn_link_is_sender(link):
             self._on_disposition(dlv, link)
             return
-        if not dlv.readable or dlv.partial:
+        if not _lib.pn_delivery_readable(dlv) or _lib.pn_delivery_partial(
+                dlv):
             return
-        data = link.recv(dlv.pending)
-        link.advance()
-        name = link.name
+        _, data = cproton.pn_link_recv(link, _lib.pn_delivery_pending(dlv))
+        _lib.pn_link_advance(link)
+        data = bytes(data)
+        name = cproton.pn_link_name(link)
         if name == self._reply_name:
             self._on_reply(dlv, link, data)
             return
         rcv = self._links.get(name)
         if rcv is None or rcv.subscription.closed:
-            dlv.update(Delivery.RELEASED)
-            dlv.settle()
+            _lib.pn_delivery_update(dlv, _RELEASED)
+            _lib.pn_delivery_settle(dlv)
             return
-        if dlv.settled:
-            dlv.settle()
+        if _lib.pn_delivery_settled(dlv):
+            _lib.pn_delivery_settle(dlv)
             dlv = None
+        else:
+            dlv = _Kept(dlv)
         rcv.subscription.sink(data, dlv, rcv, self._generation)
 
     def _on_reply(self, dlv, link, data):
-        msg = proton.Message()
-        msg.decode(data)
-        send = self._calls.get(msg.correlation_id)
+        correlation_id, body = self.decoder.reply(data)
+        send = self._calls.get(correlation_id)
+        settled = _lib.pn_delivery_settled(dlv)
         if send is not None:
-            if msg.body is None:
+            if body is None:
                 send.beat = time.monotonic()
             else:
-                del self._calls[msg.correlation_id]
-                self._done.append((send.future, msg))
-            if not dlv.settled:
-                dlv.update(Delivery.ACCEPTED)
-        elif not dlv.settled:
+                del self._calls[correlation_id]
+                self._done.append((send.future, body))
+            if not settled:
+                _lib.pn_delivery_update(dlv, _ACCEPTED)
+        elif not settled:
             LOG.debug('reply for an unknown call %s dropped',
-                      msg.correlation_id)
-            dlv.local.failed = True
-            dlv.local.undeliverable = True
-            dlv.update(Delivery.MODIFIED)
-        dlv.settle()
+                      correlation_id)
+            wrapped = Delivery.wrap(dlv)
+            wrapped.local.failed = True
+            wrapped.local.undeliverable = True
+            wrapped.update(Delivery.MODIFIED)
+        _lib.pn_delivery_settle(dlv)
         maximum = self._group.reply_link_credit
-        more = links.refill(link.credit, maximum)
+        more = links.refill(_lib.pn_link_credit(link), maximum)
         if more:
-            link.flow(more)
+            _lib.pn_link_flow(link, more)
 
     def _on_disposition(self, dlv, link):
-        state = dlv.remote_state
+        state = _lib.pn_delivery_remote_state(dlv)
         if state not in _TERMINAL:
             return
-        sender = self._links.get(link.name)
-        send = sender.unacked.pop(dlv.tag, None) if sender else None
+        sender = self._links.get(cproton.pn_link_name(link))
+        send = (sender.unacked.pop(cproton.pn_delivery_tag(dlv), None)
+                if sender else None)
         failed = undeliverable = False
         cond = None
-        if state != Delivery.ACCEPTED and state != Delivery.RELEASED:
-            remote = dlv.remote
+        if state != _ACCEPTED and state != _RELEASED:
+            remote = Delivery.wrap(dlv).remote
             failed = remote.failed
             undeliverable = remote.undeliverable
             cond = remote.condition
-        dlv.settle()
+        _lib.pn_delivery_settle(dlv)
         if send is None or send.cancelled or send.future.done():
             return
-        if state == Delivery.ACCEPTED:
+        if state == _ACCEPTED:
             if send.kind != links.CALL:
                 self._done.append((send.future, None))
-        elif state == Delivery.RELEASED or (
-                state == Delivery.MODIFIED and not failed and
+        elif state == _RELEASED or (
+                state == _MODIFIED and not failed and
                 not undeliverable):
             if send.may_retry():
                 # resend after link_retry_delay; later messages wait too
@@ -964,13 +1010,13 @@ class IOThread:
         sender.used = True
         send.sender = sender
         sender.queue.append(send)
-        if sender.link.credit > 0 and not sender.held:
+        if not sender.held and _lib.pn_link_credit(sender.link._impl) > 0:
             self._pump(sender)
 
     def _pump(self, sender):
-        link = sender.link
+        link = sender.link._impl
         queue = sender.queue
-        while queue and not sender.held and link.credit > 0:
+        while queue and not sender.held and _lib.pn_link_credit(link) > 0:
             send = queue.popleft()
             if send.cancelled:
                 continue
@@ -982,11 +1028,11 @@ class IOThread:
                 self._calls[send.msg_id] = send
             self._tag += 1
             tag = '%x' % self._tag
-            dlv = link.delivery(tag)
-            link.send(msg.encode())
-            link.advance()
+            dlv = cproton.pn_delivery(link, tag)
+            cproton.pn_link_send(link, msg.encode())
+            _lib.pn_link_advance(link)
             if send.presettled:
-                dlv.settle()
+                _lib.pn_delivery_settle(dlv)
                 if send.kind != links.CALL:
                     self._done.append((send.future, None))
             else:
@@ -1106,15 +1152,20 @@ class IOThread:
         self.submit(lambda: self._settle(dlv, rcv, generation, state))
 
     def _settle(self, dlv, rcv, generation, state):
-        if generation != self._generation or rcv.link is None or (
-                rcv.generation != generation):
-            return  # the link is gone; the peer has re-queued it
-        if dlv is not None:
-            dlv.update(state)
-            dlv.settle()
-        more = links.refill(rcv.link.credit, rcv.credit)
-        if more:
-            rcv.link.flow(more)
+        try:
+            if generation != self._generation or rcv.link is None or (
+                    rcv.generation != generation):
+                return  # the link is gone; the peer has re-queued it
+            if dlv is not None and dlv.impl is not None:
+                _lib.pn_delivery_update(dlv.impl, int(state))
+                _lib.pn_delivery_settle(dlv.impl)
+            link = rcv.link._impl
+            more = links.refill(_lib.pn_link_credit(link), rcv.credit)
+            if more:
+                _lib.pn_link_flow(link, more)
+        finally:
+            if dlv is not None:
+                dlv.release()  # here, on the I/O thread
 
     def unsubscribe(self, sub):
         """Detach the links of ``sub``; returns a Future."""
@@ -1155,10 +1206,9 @@ class IOThread:
         self._teardown()
 
 
-_TERMINAL = frozenset([Delivery.ACCEPTED, Delivery.REJECTED,
-                       Delivery.RELEASED, Delivery.MODIFIED])
-_STATE_NAMES = {Delivery.ACCEPTED: 'accepted', Delivery.REJECTED: 'rejected',
-                Delivery.RELEASED: 'released', Delivery.MODIFIED: 'modified'}
+_TERMINAL = frozenset([_ACCEPTED, _REJECTED, _RELEASED, _MODIFIED])
+_STATE_NAMES = {_ACCEPTED: 'accepted', _REJECTED: 'rejected',
+                _RELEASED: 'released', _MODIFIED: 'modified'}
 
 # keyed by the raw event type number (see IOThread._dispatch)
 _HANDLERS = {

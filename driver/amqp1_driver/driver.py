@@ -15,7 +15,6 @@ import threading
 import time
 
 import oslo_messaging
-import proton
 from oslo_messaging._drivers import base
 from oslo_messaging._drivers import common
 from oslo_messaging import target as om_target
@@ -172,8 +171,8 @@ class AMQP1Driver(base.BaseDriver):
                     'for %s s)' % (send.target, monitor))
         if future.error is not None:
             raise future.error
-        result, error = codec.parse_reply(future.value,
-                                          self._allowed_remote_exmods)
+        result, error = codec.parse_reply_body(future.value,
+                                               self._allowed_remote_exmods)
         if error is not None:
             raise error
         return result
@@ -309,7 +308,7 @@ class AMQP1Listener(base.PollStyleListener):
         return self._incoming(data, dlv, rcv, generation)
 
     def _incoming(self, data, dlv, rcv, generation):
-        return _decode(self, data, dlv, rcv, generation)
+        return _decode(self, codec.Decoder(), data, dlv, rcv, generation)
 
     def stop(self):
         """Unblock poll(); already queued messages can still be polled."""
@@ -336,19 +335,18 @@ def _wait_subscribed(ready, specs):
                  'once connected', specs[0][0])
 
 
-def _decode(listener, data, dlv, rcv, generation):
+def _decode(listener, decoder, data, dlv, rcv, generation):
     """An AMQP1IncomingMessage, or None (the message is rejected)."""
-    msg = proton.Message()
     try:
-        msg.decode(data)
-        request, ctxt, client_timeout = codec.parse_request(msg)
+        request, ctxt, client_timeout, msg_id, reply_to = decoder.request(
+            data)
     except Exception as exc:  # noqa: B902 - a bad message, not ours
         LOG.error('Rejecting an undecodable message from %s: %s',
                   rcv.address, exc)
         listener._io.settle(dlv, rcv, generation, Delivery.REJECTED)
         return None
-    return AMQP1IncomingMessage(listener, ctxt, request, msg, client_timeout,
-                                (dlv, rcv, generation))
+    return AMQP1IncomingMessage(listener, ctxt, request, msg_id, reply_to,
+                                client_timeout, (dlv, rcv, generation))
 
 
 class AMQP1PushListener(base.Listener):
@@ -373,7 +371,9 @@ class AMQP1PushListener(base.Listener):
         if callback is None:
             self._held.append((data, dlv, rcv, generation))
             return
-        incoming = _decode(self, data, dlv, rcv, generation)
+        # on the I/O thread: its decoder
+        incoming = _decode(self, self._io.decoder, data, dlv, rcv,
+                           generation)
         if incoming is None:
             return
         try:
@@ -407,13 +407,13 @@ class AMQP1PushListener(base.Listener):
 class AMQP1IncomingMessage(base.RpcIncomingMessage):
     """An RPC request or notification received by an AMQP1Listener."""
 
-    def __init__(self, listener, ctxt, message, amqp_msg, client_timeout,
-                 handle):
-        super().__init__(ctxt, message, amqp_msg.id)
+    def __init__(self, listener, ctxt, message, msg_id, reply_to,
+                 client_timeout, handle):
+        super().__init__(ctxt, message, msg_id)
         self.client_timeout = client_timeout
         self._listener = listener
-        self._reply_to = amqp_msg.reply_to
-        self._correlation_id = amqp_msg.id
+        self._reply_to = reply_to
+        self._correlation_id = msg_id
         self._handle = handle
         self._settled = False
 

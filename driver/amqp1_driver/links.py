@@ -33,35 +33,47 @@ def refill(credit, maximum):
 class Future:
     """The outcome of one request, waited for with a deadline.
 
-    Set by the I/O thread, read by the requesting thread.  ``wait`` is a
-    :class:`threading.Event` wait, green under eventlet's monkey-patching.
+    Set by the I/O thread, read by the requesting thread(s).  A lock held
+    from creation until the outcome is known: waking a waiter is one lock
+    release, not a :class:`threading.Event`'s condition and waiter lock
+    (green under eventlet's monkey-patching either way).
     """
 
-    __slots__ = ('_event', 'value', 'error')
+    __slots__ = ('_lock', '_done', 'value', 'error')
 
     def __init__(self):
-        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self._done = False
         self.value = None
         self.error = None
 
     def set(self, value=None):
         """Complete with ``value`` (the first outcome wins)."""
-        if not self._event.is_set():
+        if not self._done:
             self.value = value
-            self._event.set()
+            self._done = True
+            self._lock.release()
 
     def fail(self, error):
         """Complete with the exception ``error``."""
-        if not self._event.is_set():
+        if not self._done:
             self.error = error
-            self._event.set()
+            self._done = True
+            self._lock.release()
 
     def done(self):
-        return self._event.is_set()
+        return self._done
 
     def wait(self, timeout):
         """True once complete; False when ``timeout`` seconds passed."""
-        return self._event.wait(timeout)
+        if self._done:
+            return True
+        if self._lock.acquire(True, -1 if timeout is None else timeout):
+            # pass it on to the next waiter, if any
+            self._lock.release()
+            return True
+        return self._done
 
 
 class Send:
