@@ -756,6 +756,25 @@ def _conn_times(backend):
     return '%.1f / %.2f' % (c['setup_seconds'], c['route_seconds'])
 
 
+def aligned(lines):
+    """``lines`` (a header row, then rows of strings) as aligned text.
+
+    The first column is left-aligned, the others right-aligned, and a
+    rule of dashes goes under the header; bench/driver.py prints its
+    tables with this too.
+    """
+    widths = [max(len(line[i]) for line in lines)
+              for i in range(len(lines[0]))]
+    out = []
+    for i, line in enumerate(lines):
+        out.append('  '.join(
+            cell.ljust(widths[j]) if j == 0 else cell.rjust(widths[j])
+            for j, cell in enumerate(line)).rstrip())
+        if i == 0:
+            out.append('  '.join('-' * w for w in widths))
+    return '\n'.join(out)
+
+
 def format_table(results, role):
     """The side-by-side table of ``role`` (``router`` or ``broker``)."""
     ours, real = role, REAL[role]
@@ -784,16 +803,7 @@ def format_table(results, role):
                       if stretch['value'] is not None else '-',
                       stretch['target'],
                       'met' if stretch['pass'] else 'not met'])
-    widths = [max(len(line[i]) for line in lines)
-              for i in range(len(header))]
-    out = []
-    for i, line in enumerate(lines):
-        out.append('  '.join(
-            cell.ljust(widths[j]) if j == 0 else cell.rjust(widths[j])
-            for j, cell in enumerate(line)).rstrip())
-        if i == 0:
-            out.append('  '.join('-' * w for w in widths))
-    return '\n'.join(out)
+    return aligned(lines)
 
 
 def format_report(results):

@@ -253,16 +253,7 @@ def format_table(results, executor):
         cells += [ratio, c['target'] if c else '',
                   ('PASS' if c['pass'] else 'not met') if c else '']
         lines.append(cells)
-    widths = [max(len(line[i]) for line in lines)
-              for i in range(len(header))]
-    out = []
-    for i, line in enumerate(lines):
-        out.append('  '.join(
-            cell.ljust(widths[j]) if j == 0 else cell.rjust(widths[j])
-            for j, cell in enumerate(line)).rstrip())
-        if i == 0:
-            out.append('  '.join('-' * w for w in widths))
-    return '\n'.join(out)
+    return bench.aligned(lines)
 
 
 def format_report(results):
