@@ -850,6 +850,26 @@ def format_report(results):
     return '\n'.join(lines)
 
 
+def stderr_log(started):
+    """A ``log(text)`` that writes ``text`` to stderr after the seconds
+    since ``started`` (a time.monotonic() value)."""
+    def log(text):
+        sys.stderr.write('[%5.1fs] %s\n'
+                         % (time.monotonic() - started, text))
+        sys.stderr.flush()
+    return log
+
+
+def publish(results, report, path):
+    """Print ``report`` and where the figures go; write ``results`` there
+    as JSON.  bench/driver.py ends with this too."""
+    print(report)
+    print('\n%.0f s; figures written to %s' % (results['seconds'], path))
+    with open(path, 'w') as f:
+        json.dump(results, f, indent=2, sort_keys=True)
+        f.write('\n')
+
+
 def parse_args(argv=None):
     """The command line."""
     parser = argparse.ArgumentParser(
@@ -883,20 +903,10 @@ def main(argv=None):
     if args.repeat:
         settings = settings._replace(repeat=args.repeat)
     started = time.monotonic()
-
-    def log(text):
-        sys.stderr.write('[%5.1fs] %s\n'
-                         % (time.monotonic() - started, text))
-        sys.stderr.flush()
-
+    log = stderr_log(started)
     results = run(settings, profile=args.profile, log=log)
     results['seconds'] = time.monotonic() - started
-    print(format_report(results))
-    print('\n%.0f s; figures written to %s' % (results['seconds'],
-                                               args.json))
-    with open(args.json, 'w') as f:
-        json.dump(results, f, indent=2, sort_keys=True)
-        f.write('\n')
+    publish(results, format_report(results), args.json)
     failed = [c for c in results['checks']
               if not c['pass'] and not c.get('stretch')]
     return 1 if failed else 0
