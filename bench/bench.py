@@ -756,6 +756,25 @@ def _conn_times(backend):
     return '%.1f / %.2f' % (c['setup_seconds'], c['route_seconds'])
 
 
+def aligned(lines):
+    """``lines`` (a header row, then rows of strings) as aligned text.
+
+    The first column is left-aligned, the others right-aligned, and a
+    rule of dashes goes under the header; bench/driver.py prints its
+    tables with this too.
+    """
+    widths = [max(len(line[i]) for line in lines)
+              for i in range(len(lines[0]))]
+    out = []
+    for i, line in enumerate(lines):
+        out.append('  '.join(
+            cell.ljust(widths[j]) if j == 0 else cell.rjust(widths[j])
+            for j, cell in enumerate(line)).rstrip())
+        if i == 0:
+            out.append('  '.join('-' * w for w in widths))
+    return '\n'.join(out)
+
+
 def format_table(results, role):
     """The side-by-side table of ``role`` (``router`` or ``broker``)."""
     ours, real = role, REAL[role]
@@ -784,16 +803,7 @@ def format_table(results, role):
                       if stretch['value'] is not None else '-',
                       stretch['target'],
                       'met' if stretch['pass'] else 'not met'])
-    widths = [max(len(line[i]) for line in lines)
-              for i in range(len(header))]
-    out = []
-    for i, line in enumerate(lines):
-        out.append('  '.join(
-            cell.ljust(widths[j]) if j == 0 else cell.rjust(widths[j])
-            for j, cell in enumerate(line)).rstrip())
-        if i == 0:
-            out.append('  '.join('-' * w for w in widths))
-    return '\n'.join(out)
+    return aligned(lines)
 
 
 def format_report(results):
@@ -840,6 +850,26 @@ def format_report(results):
     return '\n'.join(lines)
 
 
+def stderr_log(started):
+    """A ``log(text)`` that writes ``text`` to stderr after the seconds
+    since ``started`` (a time.monotonic() value)."""
+    def log(text):
+        sys.stderr.write('[%5.1fs] %s\n'
+                         % (time.monotonic() - started, text))
+        sys.stderr.flush()
+    return log
+
+
+def publish(results, report, path):
+    """Print ``report`` and where the figures go; write ``results`` there
+    as JSON.  bench/driver.py ends with this too."""
+    print(report)
+    print('\n%.0f s; figures written to %s' % (results['seconds'], path))
+    with open(path, 'w') as f:
+        json.dump(results, f, indent=2, sort_keys=True)
+        f.write('\n')
+
+
 def parse_args(argv=None):
     """The command line."""
     parser = argparse.ArgumentParser(
@@ -873,20 +903,10 @@ def main(argv=None):
     if args.repeat:
         settings = settings._replace(repeat=args.repeat)
     started = time.monotonic()
-
-    def log(text):
-        sys.stderr.write('[%5.1fs] %s\n'
-                         % (time.monotonic() - started, text))
-        sys.stderr.flush()
-
+    log = stderr_log(started)
     results = run(settings, profile=args.profile, log=log)
     results['seconds'] = time.monotonic() - started
-    print(format_report(results))
-    print('\n%.0f s; figures written to %s' % (results['seconds'],
-                                               args.json))
-    with open(args.json, 'w') as f:
-        json.dump(results, f, indent=2, sort_keys=True)
-        f.write('\n')
+    publish(results, format_report(results), args.json)
     failed = [c for c in results['checks']
               if not c['pass'] and not c.get('stretch')]
     return 1 if failed else 0

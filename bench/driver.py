@@ -253,16 +253,7 @@ def format_table(results, executor):
         cells += [ratio, c['target'] if c else '',
                   ('PASS' if c['pass'] else 'not met') if c else '']
         lines.append(cells)
-    widths = [max(len(line[i]) for line in lines)
-              for i in range(len(header))]
-    out = []
-    for i, line in enumerate(lines):
-        out.append('  '.join(
-            cell.ljust(widths[j]) if j == 0 else cell.rjust(widths[j])
-            for j, cell in enumerate(line)).rstrip())
-        if i == 0:
-            out.append('  '.join('-' * w for w in widths))
-    return '\n'.join(out)
+    return bench.aligned(lines)
 
 
 def format_report(results):
@@ -319,20 +310,10 @@ def main(argv=None):
     """Run the benchmark; exit status 0 if every target passed."""
     args = parse_args(argv)
     started = time.monotonic()
-
-    def log(text):
-        sys.stderr.write('[%5.1fs] %s\n'
-                         % (time.monotonic() - started, text))
-        sys.stderr.flush()
-
+    log = bench.stderr_log(started)
     results = run(args, log)
     results['seconds'] = time.monotonic() - started
-    print(format_report(results))
-    print('\n%.0f s; figures written to %s' % (results['seconds'],
-                                               args.json))
-    with open(args.json, 'w') as f:
-        json.dump(results, f, indent=2, sort_keys=True)
-        f.write('\n')
+    bench.publish(results, format_report(results), args.json)
     failed = [c for per in results['checks'].values()
               for c in per.values() if not c['pass']]
     return 1 if failed else 0

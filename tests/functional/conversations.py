@@ -202,6 +202,20 @@ class RawClient:
         self.sock.close()
 
 
+def hand_over(producer, consumer, address, body='ok'):
+    """Send ``body`` from ``producer`` to ``address``, where ``consumer``
+    listens, and accept it there; return the sender's delivery (its
+    outcome has come) and the body the consumer decoded."""
+    delivery = producer.send(address, Message(body=body).encode(),
+                             settle_wait=False)
+    [(received, data)] = consumer.wait_received(1)
+    consumer.accept(received)
+    producer.pump(lambda: delivery.remote_state, 'the outcome')
+    msg = Message()
+    msg.decode(data)
+    return delivery, msg.body
+
+
 def record(port, address, body=b'fuzz', user=None, password=None):
     """Run a sender conversation (send one message, close) and return the
     bytes the client wrote."""

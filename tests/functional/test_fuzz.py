@@ -31,7 +31,6 @@ from hypothesis import HealthCheck
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
-from proton import Message
 import testtools
 
 from amqp1_fixtures import FakeBroker
@@ -182,15 +181,9 @@ class FuzzTestCase(testtools.TestCase):
         producer = cv.RawClient(self.fake.port)
         try:
             consumer.listen(address)
-            delivery = producer.send(address, Message(body='ok').encode(),
-                                     settle_wait=False)
-            [(received, data)] = consumer.wait_received(1)
-            consumer.accept(received)
-            producer.pump(lambda: delivery.remote_state, 'the outcome')
+            delivery, body = cv.hand_over(producer, consumer, address)
             self.assertEqual(delivery.ACCEPTED, delivery.remote_state)
-            msg = Message()
-            msg.decode(data)
-            self.assertEqual('ok', msg.body)
+            self.assertEqual('ok', body)
         finally:
             consumer.close()
             producer.close()

@@ -97,15 +97,9 @@ class HostileTestCase(testtools.TestCase):
         consumer = self.client(fake)
         consumer.listen(address)
         producer = self.client(fake)
-        delivery = producer.send(address, Message(body='ok').encode(),
-                                 settle_wait=False)
-        [(received, data)] = consumer.wait_received(1)
-        consumer.accept(received)
-        producer.pump(lambda: delivery.remote_state, 'the outcome')
+        delivery, body = cv.hand_over(producer, consumer, address)
         self.assertEqual(delivery.ACCEPTED, delivery.remote_state)
-        msg = Message()
-        msg.decode(data)
-        self.assertEqual('ok', msg.body)
+        self.assertEqual('ok', body)
         self.assertTrue(fake.running)
 
     def assert_no_traceback(self):

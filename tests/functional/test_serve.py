@@ -129,6 +129,29 @@ class ServeTestCase(testtools.TestCase):
         self.addCleanup(self._close, conn)
         return conn
 
+    def start_tls_router(self, certs, python=sys.executable):
+        """A ready stand-in router whose listener serves ``certs``' TLS."""
+        conf = config.render_qdrouterd_conf(
+            self.path('qdrouterd.conf'), port=0, tls=certs.server_tls(),
+            log_file=self.path('qdrouterd.log'))
+        return self.start_ready('router', conf, python=python)
+
+    def connect_tls(self, process, certs):
+        """A connection over TLS that checks the server against
+        ``certs``' CA and the name ``localhost``."""
+        from proton import SSLDomain
+        from proton.utils import BlockingConnection
+
+        domain = SSLDomain(SSLDomain.MODE_CLIENT)
+        domain.set_trusted_ca_db(certs.ca_file)
+        domain.set_peer_authentication(SSLDomain.VERIFY_PEER_NAME)
+        # proton checks the name as a DNS name, never as an IP address SAN
+        conn = BlockingConnection('amqps://127.0.0.1:%d' % process.port,
+                                  timeout=TIMEOUT, ssl_domain=domain,
+                                  virtual_host='localhost')
+        self.addCleanup(self._close, conn)
+        return conn
+
     @staticmethod
     def _close(conn):
         try:
@@ -205,25 +228,11 @@ class TestServeRouter(ServeTestCase):
             self.assertNotIn(password, f.read())
 
     def test_tls_listener_with_encrypted_key(self):
-        from proton import SSLDomain
-
         from amqp1_fixtures.tls import make_test_certificates
 
         certs = make_test_certificates(self.dir, key_password='key:pass')
-        conf = config.render_qdrouterd_conf(
-            self.path('qdrouterd.conf'), port=0, tls=certs.server_tls(),
-            log_file=self.path('qdrouterd.log'))
-        process = self.start_ready('router', conf)
-        domain = SSLDomain(SSLDomain.MODE_CLIENT)
-        domain.set_trusted_ca_db(certs.ca_file)
-        domain.set_peer_authentication(SSLDomain.VERIFY_PEER_NAME)
-
-        from proton.utils import BlockingConnection
-        # proton checks the name as a DNS name, never as an IP address SAN
-        conn = BlockingConnection('amqps://127.0.0.1:%d' % process.port,
-                                  timeout=TIMEOUT, ssl_domain=domain,
-                                  virtual_host='localhost')
-        self.addCleanup(self._close, conn)
+        process = self.start_tls_router(certs)
+        conn = self.connect_tls(process, certs)
         self.exchange(conn, 'broadcast/tls', 'encrypted')
         conn.close()
         self.assertEqual(0, process.stop())

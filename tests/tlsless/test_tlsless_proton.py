@@ -29,7 +29,6 @@ import sys
 
 import pytest
 
-from amqp1_fixtures import config
 from amqp1_fixtures.tls import make_test_certificates
 from tests.functional.test_serve import ServeTestCase
 from tests.functional.test_serve import TIMEOUT
@@ -114,22 +113,9 @@ class TestTlslessProton(ServeTestCase):
         self.assertFalse(_has_tls(self.tlsless_python))
 
     def test_fake_router_tls_does_not_need_proton_tls(self):
-        from proton import SSLDomain
-        from proton.utils import BlockingConnection
-
         certs = make_test_certificates(self.dir)
-        conf = config.render_qdrouterd_conf(
-            self.path('qdrouterd.conf'), port=0, tls=certs.server_tls(),
-            log_file=self.path('qdrouterd.log'))
-        process = self.start_ready('router', conf,
-                                   python=self.tlsless_python)
-        domain = SSLDomain(SSLDomain.MODE_CLIENT)
-        domain.set_trusted_ca_db(certs.ca_file)
-        domain.set_peer_authentication(SSLDomain.VERIFY_PEER_NAME)
-        conn = BlockingConnection('amqps://127.0.0.1:%d' % process.port,
-                                  timeout=TIMEOUT, ssl_domain=domain,
-                                  virtual_host='localhost')
-        self.addCleanup(self._close, conn)
+        process = self.start_tls_router(certs, python=self.tlsless_python)
+        conn = self.connect_tls(process, certs)
         self.exchange(conn, 'broadcast/tls', 'encrypted by python ssl')
         conn.close()
         self.assertEqual(0, process.stop(signal.SIGTERM))

@@ -63,24 +63,32 @@ class AuthTest(base.TestCase):
                           transport._send_notification, target, {}, {}, 2.0)
 
 
+def serve_on_two_routers(test):
+    """Two FakeRouters and one transport whose URL names both, with RPC
+    server ``s`` and a client of ``test.topic`` on it; return the routers
+    and the oslo.messaging client."""
+    r1 = test.useFixture(FakeRouter())
+    r2 = test.useFixture(FakeRouter())
+    url = 'amqp://127.0.0.1:%d,127.0.0.1:%d/' % (r1.port, r2.port)
+    transport = test.useFixture(base.Transport(test.conf, url)).transport
+    server = oslo_messaging.get_rpc_server(
+        transport, oslo_messaging.Target(topic=test.topic, server='s'),
+        [base.Echo('s')], executor='threading')
+    server.start()
+    test.addCleanup(server.wait)
+    test.addCleanup(server.stop)
+    client = oslo_messaging.get_rpc_client(
+        transport, oslo_messaging.Target(topic=test.topic), timeout=10)
+    return r1, r2, client
+
+
 class FailoverTest(base.TestCase):
 
     def _consumers(self, bus):
         return sum(bus.consumers(RPC).values())
 
     def test_failover_to_second_host(self):
-        r1 = self.useFixture(FakeRouter())
-        r2 = self.useFixture(FakeRouter())
-        url = 'amqp://127.0.0.1:%d,127.0.0.1:%d/' % (r1.port, r2.port)
-        transport = self.useFixture(base.Transport(self.conf, url)).transport
-        server = oslo_messaging.get_rpc_server(
-            transport, oslo_messaging.Target(topic=self.topic, server='s'),
-            [base.Echo('s')], executor='threading')
-        server.start()
-        self.addCleanup(server.wait)
-        self.addCleanup(server.stop)
-        client = oslo_messaging.get_rpc_client(
-            transport, oslo_messaging.Target(topic=self.topic), timeout=10)
+        r1, r2, client = serve_on_two_routers(self)
         self.assertEqual('s', client.call({}, 'echo', value=1)['server'])
         first = r1 if self._consumers(r1) else r2
         other = r2 if first is r1 else r1
@@ -93,18 +101,7 @@ class IdleTimeoutTest(base.TestCase):
 
     def test_paused_router_detected_and_failed_over(self):
         self.conf = base.make_conf(idle_timeout=1)
-        r1 = self.useFixture(FakeRouter())
-        r2 = self.useFixture(FakeRouter())
-        url = 'amqp://127.0.0.1:%d,127.0.0.1:%d/' % (r1.port, r2.port)
-        transport = self.useFixture(base.Transport(self.conf, url)).transport
-        server = oslo_messaging.get_rpc_server(
-            transport, oslo_messaging.Target(topic=self.topic, server='s'),
-            [base.Echo('s')], executor='threading')
-        server.start()
-        self.addCleanup(server.wait)
-        self.addCleanup(server.stop)
-        client = oslo_messaging.get_rpc_client(
-            transport, oslo_messaging.Target(topic=self.topic), timeout=10)
+        r1, r2, client = serve_on_two_routers(self)
         self.assertEqual(1, client.call({}, 'echo', value=1)['value'])
         busy = r1 if sum(r1.consumers(RPC).values()) else r2
         other = r2 if busy is r1 else r1
