@@ -1,9 +1,11 @@
 #!/bin/bash
 # Run every test of the project on a fresh Debian machine: install the
 # distribution packages (tools/test-setup.sh) and tox, then the linters, the
-# DevStack plugin's TAP tests, oslo.messaging's functional suite under each
-# AMQP1_SERVICE mode, the new amqp:// driver's tests (driver/), and last the project's unit and functional tests, so
-# that the output ends with pytest's summary line.
+# DevStack plugin's TAP tests, oslo.messaging's functional suite (14.9.x and
+# 18.x) under each AMQP1_SERVICE mode, the amqp:// driver's tests (driver/),
+# the 14.9.x <-> 18.x interop tests, the proton floor and TLS-less proton
+# checks, and last the project's unit and functional tests, so that the
+# output ends with pytest's summary line.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
