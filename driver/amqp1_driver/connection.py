@@ -33,28 +33,26 @@ import os
 import random
 import selectors
 import socket
-import ssl as pyssl
-import sys
 import threading
 import time
-import uuid
 
 import cproton
 import cproton_ffi
 import oslo_messaging
 import proton
-from proton import Collector
 from proton import Delivery
 from proton import Event
 from proton import Link
-from proton import SSL
-from proton import SSLDomain
-from proton import Transport
 
 from amqp1_driver import addressing
 from amqp1_driver import codec
 from amqp1_driver import exceptions
 from amqp1_driver import links
+from amqp1_driver import wire
+# re-exported: the driver's tests import them from here
+from amqp1_driver.wire import container_id  # noqa: F401
+from amqp1_driver.wire import require_tls_support  # noqa: F401
+from amqp1_driver.wire import tls_requested  # noqa: F401
 
 LOG = logging.getLogger(__name__)
 
@@ -71,30 +69,6 @@ _RELEASED = int(Delivery.RELEASED)
 _MODIFIED = int(Delivery.MODIFIED)
 
 
-def tls_requested(group):
-    """True if the options ask for TLS (``ssl``, a CA or a certificate)."""
-    return bool(group.ssl or group.ssl_ca_file or group.ssl_cert_file)
-
-
-def require_tls_support(present=None):
-    """Raise :class:`TLSUnavailable` unless proton can do TLS.
-
-    :param present: the result of ``proton.SSL.present()``; asked when None
-        (a parameter so that a TLS-less build can be simulated in tests).
-    """
-    if present is None:
-        present = SSL.present()
-    if not present:
-        raise exceptions.TLSUnavailable(
-            'SSL/TLS was requested ([oslo_messaging_amqp] ssl, ssl_ca_file '
-            'or ssl_cert_file) but the installed python-qpid-proton was '
-            'built without OpenSSL, so it cannot encrypt. Install the '
-            'OpenSSL headers (Debian: apt-get install libssl-dev '
-            'pkg-config) and rebuild it without pip\'s cached wheel: pip '
-            'install --no-cache-dir --force-reinstall --no-deps '
-            'python-qpid-proton')
-
-
 def next_delay(delay, interval, backoff, maximum):
     """The reconnection delay after one more failed attempt.
 
@@ -103,13 +77,6 @@ def next_delay(delay, interval, backoff, maximum):
     ``maximum``.
     """
     return min(max(delay * backoff, interval), maximum)
-
-
-def container_id():
-    """A container-id like the 14.x driver's (node, program, pid, uuid)."""
-    prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ''
-    return 'openstack.org/om/container/%s/%s/%s/%s' % (
-        socket.gethostname(), prog, os.getpid(), uuid.uuid4().hex)
 
 
 class _Kept:
@@ -149,7 +116,7 @@ class _Timer:
         return self.when < other.when
 
 
-class IOThread:
+class IOThread(wire.WireSetup):
     """One AMQP connection (with failover) and the thread that runs it.
 
     :param group: the ``[oslo_messaging_amqp]`` options (URL-overridable).
@@ -458,75 +425,6 @@ class IOThread:
             # e.g. an unreadable certificate file: retry, and say why
             self._attempt_failed('cannot set up the connection to %s:%s: '
                                  '%s' % (host, port, exc))
-
-    def _setup_transport(self, host, user, password):
-        g = self._group
-        conn = proton.Connection()
-        conn.container = self._container
-        if not g.pseudo_vhost and self._vhost:
-            conn.hostname = self._vhost
-        prog = sys.argv[0] if sys.argv else ''
-        conn.properties = {proton.symbol('process'): prog,
-                           proton.symbol('pid'): os.getpid(),
-                           proton.symbol('node'): socket.gethostname()}
-        mechs = (g.sasl_mechanisms or '').upper().split()
-        self._sasl = None
-        transport = Transport(Transport.CLIENT)
-        transport.max_frame_size = 0x8000
-        transport.channel_max = 0x7fff
-        if g.idle_timeout:
-            transport.idle_timeout = float(g.idle_timeout)
-        if g.trace:
-            transport.trace(Transport.TRACE_FRM)
-        if self._tls:
-            self._setup_tls(transport, host)
-        if user or mechs:
-            # 14.x (pyngus) only spoke SASL when credentials or mechanisms
-            # were configured; otherwise the bare AMQP header is sent.
-            if user:
-                if g.sasl_default_realm and '@' not in user:
-                    user = '%s@%s' % (user, g.sasl_default_realm)
-                conn.user = user
-                conn.password = password or ''
-            sasl = self._sasl = transport.sasl()
-            sasl.allow_insecure_mechs = True
-            if mechs:
-                sasl.allowed_mechs(' '.join(mechs))
-            if g.sasl_config_dir:
-                sasl.config_path(g.sasl_config_dir)
-            if g.sasl_config_name:
-                sasl.config_name(g.sasl_config_name)
-        collector = Collector()
-        conn.collect(collector)
-        transport.bind(conn)
-        conn.open()
-        self._conn = conn
-        self._transport = transport
-        self._collector = collector
-        self._generation += 1
-
-    def _setup_tls(self, transport, host):
-        g = self._group
-        domain = SSLDomain(SSLDomain.MODE_CLIENT)
-        ca = g.ssl_ca_file
-        if not ca and g.ssl:
-            ca = pyssl.get_default_verify_paths().cafile
-        peer = host
-        if g.ssl_verify_vhost:
-            peer = self._vhost or None
-        if ca:
-            domain.set_trusted_ca_db(ca)
-            mode = (SSLDomain.VERIFY_PEER_NAME if peer
-                    else SSLDomain.VERIFY_PEER)
-            domain.set_peer_authentication(mode, ca)
-        else:
-            domain.set_peer_authentication(SSLDomain.ANONYMOUS_PEER)
-        if g.ssl_cert_file:
-            domain.set_credentials(g.ssl_cert_file, g.ssl_key_file or None,
-                                   g.ssl_key_password)
-        tls = SSL(transport, domain)
-        if peer:
-            tls.peer_hostname = peer
 
     def _socket_ready(self, mask):
         if self._connecting:
