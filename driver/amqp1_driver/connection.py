@@ -26,7 +26,6 @@ immediately with the same reason.
 """
 
 import collections
-import errno
 import heapq
 import logging
 import os
@@ -48,8 +47,10 @@ from amqp1_driver import addressing
 from amqp1_driver import codec
 from amqp1_driver import exceptions
 from amqp1_driver import links
+from amqp1_driver import reconnect
 from amqp1_driver import wire
 # re-exported: the driver's tests import them from here
+from amqp1_driver.reconnect import next_delay  # noqa: F401
 from amqp1_driver.wire import container_id  # noqa: F401
 from amqp1_driver.wire import require_tls_support  # noqa: F401
 from amqp1_driver.wire import tls_requested  # noqa: F401
@@ -67,16 +68,6 @@ _ACCEPTED = int(Delivery.ACCEPTED)
 _REJECTED = int(Delivery.REJECTED)
 _RELEASED = int(Delivery.RELEASED)
 _MODIFIED = int(Delivery.MODIFIED)
-
-
-def next_delay(delay, interval, backoff, maximum):
-    """The reconnection delay after one more failed attempt.
-
-    14.x multiplied by ``connection_retry_backoff`` (its help said "add");
-    never below ``interval`` (a backoff of 0 must not spin), never above
-    ``maximum``.
-    """
-    return min(max(delay * backoff, interval), maximum)
 
 
 class _Kept:
@@ -116,7 +107,7 @@ class _Timer:
         return self.when < other.when
 
 
-class IOThread(wire.WireSetup):
+class IOThread(reconnect.Reconnect, wire.WireSetup):
     """One AMQP connection (with failover) and the thread that runs it.
 
     :param group: the ``[oslo_messaging_amqp]`` options (URL-overridable).
@@ -390,42 +381,6 @@ class IOThread(wire.WireSetup):
 
     # ------------------------------------------------------------------
     # Socket and transport
-    def _start_connect(self):
-        if self._stopping:
-            return
-        host, port, user, password = self._hosts[self._host_index]
-        self._host_index = (self._host_index + 1) % len(self._hosts)
-        self._host = (host, port, user, password)
-        self._reason = None
-        try:
-            infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-            family, stype, proto, _, addr = infos[0]
-            sock = socket.socket(family, stype, proto)
-        except (OSError, UnicodeError) as exc:
-            self._attempt_failed('cannot resolve %s:%s: %s'
-                                 % (host, port, exc))
-            return
-        sock.setblocking(False)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        err = sock.connect_ex(addr)
-        self._sock = sock
-        self._connecting = True
-        self._sock_mask = selectors.EVENT_WRITE
-        self._sel.register(sock, self._sock_mask, 'sock')
-        if err not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK,
-                       errno.EAGAIN):
-            self._attempt_failed('cannot connect to %s:%s: %s'
-                                 % (host, port, os.strerror(err)))
-            return
-        try:
-            self._setup_transport(host, user, password)
-        except exceptions.TLSUnavailable:
-            raise
-        except Exception as exc:
-            # e.g. an unreadable certificate file: retry, and say why
-            self._attempt_failed('cannot set up the connection to %s:%s: '
-                                 '%s' % (host, port, exc))
-
     def _socket_ready(self, mask):
         if self._connecting:
             err = self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
@@ -530,22 +485,6 @@ class IOThread(wire.WireSetup):
         self._sock = None
         self._sock_mask = 0
         self._connecting = False
-
-    def _attempt_failed(self, reason):
-        LOG.warning('AMQP 1.0 connection attempt failed: %s; retrying in '
-                    '%s s', reason, self._delay)
-        self._teardown()
-        self._schedule_reconnect()
-
-    def _schedule_reconnect(self):
-        if self._stopping:
-            return
-        delay = self._delay
-        g = self._group
-        self._delay = next_delay(delay, self._interval,
-                                 g.connection_retry_backoff,
-                                 g.connection_retry_interval_max)
-        self._later(delay, self._start_connect)
 
     def _teardown(self):
         self._drop_socket()
