@@ -37,7 +37,6 @@ import cproton
 import cproton_ffi
 import oslo_messaging
 import proton
-from proton import Delivery
 from proton import Event
 from proton import Link
 
@@ -46,6 +45,7 @@ from amqp1_driver import codec
 from amqp1_driver import eventloop
 from amqp1_driver import exceptions
 from amqp1_driver import links
+from amqp1_driver import receiving
 from amqp1_driver import reconnect
 from amqp1_driver import sending
 from amqp1_driver import wire
@@ -63,35 +63,10 @@ _UNAUTHORIZED = 'amqp:unauthorized-access'
 # proton's C binding directly: every proton wrapper object costs a dozen C
 # calls (each releasing the GIL) for state that these paths never use.
 _lib = cproton_ffi.lib
-_RELEASED = int(Delivery.RELEASED)
 
 
-class _Kept:
-    """A received delivery kept unsettled until ``settle()``.
-
-    Holds a proton reference to the ``pn_delivery_t`` as a
-    :class:`proton.Delivery` would, without its wrapper's cost.  The I/O
-    thread releases it once settled; one never settled (its listener
-    went away) is released when this object is collected.
-    """
-
-    __slots__ = ('impl',)
-
-    def __init__(self, impl):
-        cproton.pn_incref(impl)
-        self.impl = impl
-
-    def release(self):
-        impl, self.impl = self.impl, None
-        if impl is not None:
-            cproton.pn_decref(impl)
-
-    def __del__(self):
-        self.release()
-
-
-class IOThread(eventloop.EventLoop, reconnect.Reconnect, sending.Sending,
-               wire.WireSetup):
+class IOThread(eventloop.EventLoop, reconnect.Reconnect,
+               receiving.Receiving, sending.Sending, wire.WireSetup):
     """One AMQP connection (with failover) and the thread that runs it.
 
     :param group: the ``[oslo_messaging_amqp]`` options (URL-overridable).
@@ -495,120 +470,6 @@ class IOThread(eventloop.EventLoop, reconnect.Reconnect, sending.Sending,
             obj = self._links.get(cproton.pn_link_name(link))
             if obj is not None:
                 self._pump(obj)
-
-    def _on_delivery(self, ev):
-        # raw pn_delivery_t/pn_link_t pointers (see _lib)
-        dlv = _lib.pn_event_delivery(ev)
-        link = _lib.pn_delivery_link(dlv)
-        if _lib.pn_link_is_sender(link):
-            self._on_disposition(dlv, link)
-            return
-        if not _lib.pn_delivery_readable(dlv) or _lib.pn_delivery_partial(
-                dlv):
-            return
-        _, data = cproton.pn_link_recv(link, _lib.pn_delivery_pending(dlv))
-        _lib.pn_link_advance(link)
-        data = bytes(data)
-        name = cproton.pn_link_name(link)
-        if name == self._reply_name:
-            self._on_reply(dlv, link, data)
-            return
-        rcv = self._links.get(name)
-        if rcv is None or rcv.subscription.closed:
-            _lib.pn_delivery_update(dlv, _RELEASED)
-            _lib.pn_delivery_settle(dlv)
-            return
-        if _lib.pn_delivery_settled(dlv):
-            _lib.pn_delivery_settle(dlv)
-            dlv = None
-        else:
-            dlv = _Kept(dlv)
-        rcv.subscription.sink(data, dlv, rcv, self._generation)
-
-    # ------------------------------------------------------------------
-    # Receiving
-    def subscribe(self, sub):
-        """Attach the links of ``sub`` now and after every reconnect."""
-        sub.ready = links.Future()
-        self.submit(lambda: self._add_subscription(sub))
-        return sub.ready
-
-    def _add_subscription(self, sub):
-        self._subscriptions.append(sub)
-        # not connected yet: ready is set once the links attach on open
-        if self._open:
-            self._attach(sub)
-
-    def _attach(self, sub):
-        old = sub.receivers
-        sub.receivers = []
-        for i, (target, pattern, service) in enumerate(sub.specs):
-            address = getattr(self._addresser, pattern)(target, service)
-            rcv = links.Receiver(address, sub.credit, sub)
-            if i < len(old):
-                # keep the objects listeners' deliveries point to
-                rcv = old[i]
-                rcv.address = address
-                rcv.name = links.link_name('receiver', address)
-            sub.receivers.append(rcv)
-            self._open_receiver(rcv)
-
-    def _open_receiver(self, rcv):
-        link = self._session.receiver(rcv.name)
-        link.source.address = rcv.address
-        link.target.address = rcv.address
-        link.snd_settle_mode = Link.SND_MIXED
-        link.rcv_settle_mode = Link.RCV_FIRST
-        link.open()
-        link.flow(rcv.credit)
-        rcv.link = link
-        rcv.active = False
-        rcv.generation = self._generation
-        self._links[rcv.name] = rcv
-
-    def _reattach(self, rcv, generation):
-        if (generation != self._generation or not self._open or
-                rcv.subscription.closed):
-            return
-        rcv.name = links.link_name('receiver', rcv.address)
-        self._open_receiver(rcv)
-
-    def settle(self, dlv, rcv, generation, state=Delivery.ACCEPTED):
-        """From a listener thread: settle one delivery with ``state``."""
-        self.submit(lambda: self._settle(dlv, rcv, generation, state))
-
-    def _settle(self, dlv, rcv, generation, state):
-        try:
-            if generation != self._generation or rcv.link is None or (
-                    rcv.generation != generation):
-                return  # the link is gone; the peer has re-queued it
-            if dlv is not None and dlv.impl is not None:
-                _lib.pn_delivery_update(dlv.impl, int(state))
-                _lib.pn_delivery_settle(dlv.impl)
-            link = rcv.link._impl
-            more = links.refill(_lib.pn_link_credit(link), rcv.credit)
-            if more:
-                _lib.pn_link_flow(link, more)
-        finally:
-            if dlv is not None:
-                dlv.release()  # here, on the I/O thread
-
-    def unsubscribe(self, sub):
-        """Detach the links of ``sub``; returns a Future."""
-        done = links.Future()
-
-        def task():
-            sub.closed = True
-            if sub in self._subscriptions:
-                self._subscriptions.remove(sub)
-            for rcv in sub.receivers:
-                if rcv.link is not None and self._conn is not None:
-                    rcv.link.close()
-                self._links.pop(rcv.name, None)
-                rcv.link = None
-            done.set()
-        self.submit(task)
-        return done
 
     # ------------------------------------------------------------------
     # Shutdown
