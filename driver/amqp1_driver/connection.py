@@ -23,6 +23,15 @@ green loop needs none.)
 If the loop ever raises, every waiter fails at once with
 :class:`~amqp1_driver.exceptions.IOThreadDead` and later submissions fail
 immediately with the same reason.
+
+:class:`IOThread` is the state machine that ties its parts together: the
+loop itself is in :mod:`amqp1_driver.eventloop`, the proton
+connection/transport setup (SASL, TLS) in :mod:`amqp1_driver.wire`, the
+host rotation and backoff in :mod:`amqp1_driver.reconnect`, senders and
+request completion in :mod:`amqp1_driver.sending`, receivers in
+:mod:`amqp1_driver.receiving`.  This module keeps the public hand-off
+(``submit``, ``cancel``, ``shutdown``, ``abandon``), the thread body, the
+connection and link events, loss of the connection and shutdown.
 """
 
 import collections
@@ -206,7 +215,7 @@ class IOThread(eventloop.EventLoop, reconnect.Reconnect,
                     pass
 
     # ------------------------------------------------------------------
-    # The loop
+    # The thread body, and its death failing every waiter
     def _run(self):
         try:
             self._start_connect()
@@ -259,7 +268,7 @@ class IOThread(eventloop.EventLoop, reconnect.Reconnect,
         self._stopped.set()
 
     # ------------------------------------------------------------------
-    # Socket and transport
+    # Losing the connection
     def _teardown(self):
         self._drop_socket()
         # proton frees its objects when the last wrapper goes away
