@@ -17,6 +17,7 @@ import testtools
 from amqp1_fixtures import exceptions
 from amqp1_fixtures import FakeRouter
 from amqp1_fixtures import PortInUse
+from amqp1_fixtures.router import RouterHandler
 from tests.functional import proton_clients
 from tests.functional.proton_clients import ACCEPTED
 from tests.functional.proton_clients import MODIFIED
@@ -609,12 +610,18 @@ class StatsTest(RouterTestCase):
         self.assertGreaterEqual(self.router.stats.totals.received, 3)
 
 
+class _FailingHandler(RouterHandler):
+    """Routing that fails as the engine thread starts serving."""
+
+    def started(self):
+        super().started()
+        raise RuntimeError('injected start failure')
+
+
 class _FailingRouter(FakeRouter):
     """A router whose engine thread fails after it started listening."""
 
-    def _engine_started(self):
-        super()._engine_started()
-        raise RuntimeError('injected start failure')
+    handler_class = _FailingHandler
 
 
 class LifecycleTest(testtools.TestCase):
