@@ -237,7 +237,7 @@ class RealDaemon:
     @staticmethod
     def fixture_class(name):
         """RouterDaemon for qdrouterd, BrokerDaemon for qpidd."""
-        from amqp1_fixtures import daemons
+        from amqp1_fixtures.daemons import qpid as daemons
         return daemons.RouterDaemon if name == 'qdrouterd' \
             else daemons.BrokerDaemon
 

@@ -12,10 +12,10 @@ import psutil
 import testtools
 
 from amqp1_fixtures import config
-from amqp1_fixtures import daemons
+from amqp1_fixtures.daemons import qpid as daemons
 from amqp1_fixtures import exceptions
-from amqp1_fixtures import ports
-from amqp1_fixtures.rabbitmq import DaemonNotInstalled
+from amqp1_fixtures.daemons import ports
+from amqp1_fixtures.daemons.rabbitmq import DaemonNotInstalled
 from amqp1_fixtures import tls
 from tests.functional import messaging
 from tests.functional import proton_clients
@@ -40,7 +40,7 @@ while True:
 
 # Run inside the namespaces of test_realm_on_a_host_whose_name_has_a_domain
 REALM_PROBE = '''
-from amqp1_fixtures import daemons
+from amqp1_fixtures.daemons import qpid as daemons
 from tests.functional import proton_clients
 router = daemons.RouterDaemon(users={'stack': 'pw'}, require_real=True)
 router.setUp()

@@ -24,7 +24,7 @@ import testtools
 
 from amqp1_fixtures import FakeBroker
 from amqp1_fixtures import FakeRouter
-from amqp1_fixtures import sections
+from amqp1_fixtures.broker import sections
 from tests.functional import conversations as cv
 from tests.functional.proton_clients import unique
 

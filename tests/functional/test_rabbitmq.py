@@ -7,7 +7,7 @@ import psutil
 import testtools
 
 from amqp1_fixtures import exceptions
-from amqp1_fixtures import rabbitmq
+from amqp1_fixtures.daemons import rabbitmq
 
 
 def _processes_mentioning(*needles):

@@ -10,7 +10,7 @@ import time
 
 import testtools
 
-from amqp1_fixtures import ports
+from amqp1_fixtures.daemons import ports
 from tests import realqpid
 
 RUN = [sys.executable, '-m', 'amqp1_fixtures.cli', 'run']

@@ -22,7 +22,7 @@ import testtools
 from testtools import content
 
 from amqp1_fixtures import config
-from amqp1_fixtures import serve
+from amqp1_fixtures.cli import serve
 
 #: seconds to wait for readiness, an exit or a message
 TIMEOUT = 30

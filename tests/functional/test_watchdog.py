@@ -16,9 +16,9 @@ import psutil
 import testtools
 from testtools import content
 
-from amqp1_fixtures import daemons as daemons_mod
-from amqp1_fixtures import ports
-from amqp1_fixtures import rabbitmq
+from amqp1_fixtures.daemons import qpid as daemons_mod
+from amqp1_fixtures.daemons import ports
+from amqp1_fixtures.daemons import rabbitmq
 from amqp1_fixtures import service
 from tests.functional import orphans
 

@@ -1,4 +1,5 @@
-"""Tests of amqp1_fixtures.addresses: one table, read by every consumer."""
+"""Tests of amqp1_fixtures.config.addresses: one table, read by every
+consumer."""
 
 import io
 import os
@@ -7,12 +8,12 @@ from unittest import mock
 import fixtures
 import testtools
 
-from amqp1_fixtures import addresses
+from amqp1_fixtures.config import addresses
 from amqp1_fixtures import cli
-from amqp1_fixtures import qdrouterd_conf
-from amqp1_fixtures import qpidd_conf
-from amqp1_fixtures import queues
-from amqp1_fixtures import routing
+from amqp1_fixtures.config import qdrouterd_conf
+from amqp1_fixtures.config import qpidd_conf
+from amqp1_fixtures.broker import queues
+from amqp1_fixtures.router import routing
 
 
 class TestTable(testtools.TestCase):

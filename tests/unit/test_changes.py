@@ -1,10 +1,10 @@
-"""Tests of amqp1_fixtures.changes: waiting on the engine's progress."""
+"""Tests of amqp1_fixtures.engine.changes: waiting on the engine's progress."""
 
 import threading
 
 import testtools
 
-from amqp1_fixtures import changes
+from amqp1_fixtures.engine import changes
 from amqp1_fixtures import exceptions
 
 

@@ -11,11 +11,11 @@ import fixtures
 import testtools
 
 from amqp1_fixtures import config
-from amqp1_fixtures import config_common
+from amqp1_fixtures.config import common as config_common
 from amqp1_fixtures import exceptions
-from amqp1_fixtures import qdrouterd_conf
-from amqp1_fixtures import qpidd_conf
-from amqp1_fixtures import sasl_config
+from amqp1_fixtures.config import qdrouterd_conf
+from amqp1_fixtures.config import qpidd_conf
+from amqp1_fixtures.config import sasl_config
 from amqp1_fixtures.tls import TlsConfig
 from tests.unit.config_case import ConfigTestCase
 

@@ -1,4 +1,4 @@
-"""Tests of amqp1_fixtures.connections: accepting, the guard, the books.
+"""Tests of amqp1_fixtures.engine.connections: accepting, the guard, the books.
 
 Real sockets on loopback and a real loop, but no engine thread: the test
 calls what the engine's loop would.
@@ -10,13 +10,13 @@ import fixtures
 from proton import Collector
 import testtools
 
-from amqp1_fixtures import connections as connections_mod
-from amqp1_fixtures import handler as handler_mod
-from amqp1_fixtures import loop as loop_mod
-from amqp1_fixtures import peer
-from amqp1_fixtures import sasl
-from amqp1_fixtures import settings as settings_mod
-from amqp1_fixtures import stats as stats_mod
+from amqp1_fixtures.engine import connections as connections_mod
+from amqp1_fixtures.engine import handler as handler_mod
+from amqp1_fixtures.engine import loop as loop_mod
+from amqp1_fixtures.engine import peer
+from amqp1_fixtures.engine import sasl
+from amqp1_fixtures.engine import settings as settings_mod
+from amqp1_fixtures.engine import stats as stats_mod
 
 
 class RecordingHandler(handler_mod.Handler):

@@ -1,10 +1,10 @@
-"""Tests of amqp1_fixtures.faults: which fault acts on which message."""
+"""Tests of amqp1_fixtures.engine.faults: which fault acts on which message."""
 
 from proton import Message
 import testtools
 
-from amqp1_fixtures import faults
-from amqp1_fixtures import stats as stats_mod
+from amqp1_fixtures.engine import faults
+from amqp1_fixtures.engine import stats as stats_mod
 
 
 def encoded(subject):

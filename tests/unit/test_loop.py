@@ -1,4 +1,4 @@
-"""Tests of amqp1_fixtures.loop: selector, wake-up, commands and timers.
+"""Tests of amqp1_fixtures.engine.loop: selector, wake-up, commands and timers.
 
 The clock is a number the test sets, so timers are checked without
 waiting for them.
@@ -11,7 +11,7 @@ import threading
 import fixtures
 import testtools
 
-from amqp1_fixtures import loop as loop_mod
+from amqp1_fixtures.engine import loop as loop_mod
 
 
 class Clock:

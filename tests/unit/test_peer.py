@@ -1,4 +1,5 @@
-"""Tests of amqp1_fixtures.peer: one connection's bytes, without the engine.
+"""Tests of amqp1_fixtures.engine.peer: one connection's bytes, without
+the engine.
 
 Each test gives a :class:`PeerConnection` one end of a socket pair and
 drives a real proton client transport over the other end, pumped by the
@@ -20,9 +21,9 @@ from proton import symbol
 from proton import Transport
 import testtools
 
-from amqp1_fixtures import peer
-from amqp1_fixtures import sasl
-from amqp1_fixtures import stats as stats_mod
+from amqp1_fixtures.engine import peer
+from amqp1_fixtures.engine import sasl
+from amqp1_fixtures.engine import stats as stats_mod
 from amqp1_fixtures import tls
 
 READ = peer.READ

@@ -1,4 +1,4 @@
-"""Tests of amqp1_fixtures.ports: the parallel-safe port allocator."""
+"""Tests of amqp1_fixtures.daemons.ports: the parallel-safe port allocator."""
 
 import multiprocessing
 import os
@@ -8,7 +8,7 @@ import fixtures
 import testtools
 
 from amqp1_fixtures import exceptions
-from amqp1_fixtures import ports
+from amqp1_fixtures.daemons import ports
 
 
 def _reserve_in_child(lock_dir, candidates, queue):

@@ -1,4 +1,5 @@
-"""Tests of amqp1_fixtures.process.DaemonFixture with a tiny Python daemon.
+"""Tests of amqp1_fixtures.daemons.process.DaemonFixture with a tiny
+Python daemon.
 """
 
 import os
@@ -12,8 +13,8 @@ import psutil
 import testtools
 
 from amqp1_fixtures import exceptions
-from amqp1_fixtures import ports
-from amqp1_fixtures import process
+from amqp1_fixtures.daemons import ports
+from amqp1_fixtures.daemons import process
 
 # A stand-in daemon: listens on argv[1] (0: any port, reported on stdout)
 # and behaves as argv[2] says.

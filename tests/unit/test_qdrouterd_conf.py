@@ -1,4 +1,4 @@
-"""Unit tests of amqp1_fixtures.qdrouterd_conf (parsing qdrouterd.conf):
+"""Unit tests of amqp1_fixtures.config.qdrouterd_conf (parsing qdrouterd.conf):
 no sockets, temp dirs only."""
 
 import logging
@@ -6,9 +6,9 @@ import os
 
 import fixtures
 
-from amqp1_fixtures.config_common import LOG_NONE
-from amqp1_fixtures.qdrouterd_conf import parse_qdrouterd_conf
-from amqp1_fixtures.sasl_config import write_credentials
+from amqp1_fixtures.config.common import LOG_NONE
+from amqp1_fixtures.config.qdrouterd_conf import parse_qdrouterd_conf
+from amqp1_fixtures.config.sasl_config import write_credentials
 from amqp1_fixtures.tls import TlsConfig
 from tests.unit.config_case import ConfigTestCase
 

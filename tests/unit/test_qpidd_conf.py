@@ -1,11 +1,11 @@
-"""Unit tests of amqp1_fixtures.qpidd_conf (parsing qpidd.conf): no
+"""Unit tests of amqp1_fixtures.config.qpidd_conf (parsing qpidd.conf): no
 sockets, temp dirs only."""
 
 import logging
 import re
 
-from amqp1_fixtures.qpidd_conf import parse_qpidd_conf
-from amqp1_fixtures.sasl_config import write_credentials
+from amqp1_fixtures.config.qpidd_conf import parse_qpidd_conf
+from amqp1_fixtures.config.sasl_config import write_credentials
 from tests.unit.config_case import ConfigTestCase
 from tests.unit.config_case import SASLDB_MESSAGE
 

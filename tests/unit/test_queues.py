@@ -1,8 +1,8 @@
-"""Tests of amqp1_fixtures.queues: the broker's nodes, without I/O."""
+"""Tests of amqp1_fixtures.broker.queues: the broker's nodes, without I/O."""
 
 import testtools
 
-from amqp1_fixtures import queues
+from amqp1_fixtures.broker import queues
 
 
 class FakeConsumer:

@@ -1,8 +1,9 @@
-"""Tests of amqp1_fixtures.routing: the router's decisions, without I/O."""
+"""Tests of amqp1_fixtures.router.routing: the router's decisions,
+without I/O."""
 
 import testtools
 
-from amqp1_fixtures import routing
+from amqp1_fixtures.router import routing
 
 
 class FakeLink:

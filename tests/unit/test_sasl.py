@@ -1,4 +1,5 @@
-"""Tests of amqp1_fixtures.sasl fed with bytes built by proton's codec."""
+"""Tests of amqp1_fixtures.engine.sasl fed with bytes built by proton's
+codec."""
 
 import struct
 
@@ -8,7 +9,7 @@ from proton import symbol
 from proton import ulong
 import testtools
 
-from amqp1_fixtures import sasl
+from amqp1_fixtures.engine import sasl
 
 SASL_INIT = 0x41
 SASL_RESPONSE = 0x43

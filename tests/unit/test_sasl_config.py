@@ -1,5 +1,5 @@
-"""Unit tests of amqp1_fixtures.sasl_config: the Cyrus SASL app config and
-the stand-in's credentials file; no sockets, temp dirs only."""
+"""Unit tests of amqp1_fixtures.config.sasl_config: the Cyrus SASL app
+config and the stand-in's credentials file; no sockets, temp dirs only."""
 
 import os
 import shutil
@@ -9,10 +9,10 @@ import subprocess
 import testtools
 
 from amqp1_fixtures import exceptions
-from amqp1_fixtures.sasl_config import is_sasldb
-from amqp1_fixtures.sasl_config import parse_sasl_app_config
-from amqp1_fixtures.sasl_config import read_credentials
-from amqp1_fixtures.sasl_config import write_credentials
+from amqp1_fixtures.config.sasl_config import is_sasldb
+from amqp1_fixtures.config.sasl_config import parse_sasl_app_config
+from amqp1_fixtures.config.sasl_config import read_credentials
+from amqp1_fixtures.config.sasl_config import write_credentials
 from tests.unit.config_case import ConfigTestCase
 from tests.unit.config_case import SASLDB_MESSAGE
 

@@ -3,8 +3,8 @@
 from proton import Message
 import testtools
 
-from amqp1_fixtures.selector import compile_selector
-from amqp1_fixtures.selector import SelectorError
+from amqp1_fixtures.broker.selector import compile_selector
+from amqp1_fixtures.broker.selector import SelectorError
 
 
 def msg(**props):

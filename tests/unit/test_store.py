@@ -1,4 +1,4 @@
-"""Tests of amqp1_fixtures.store: the broker's sqlite message store."""
+"""Tests of amqp1_fixtures.broker.store: the broker's sqlite message store."""
 
 import os
 import sqlite3
@@ -7,7 +7,7 @@ import stat
 import fixtures
 import testtools
 
-from amqp1_fixtures import store
+from amqp1_fixtures.broker import store
 
 
 class TestMessageStore(testtools.TestCase):

@@ -1,4 +1,4 @@
-"""amqp1_fixtures.watchdog with tiny Python processes: what a watchdog
+"""amqp1_fixtures.daemons.watchdog with tiny Python processes: what a watchdog
 stops when its owner dies, and what it leaves alone."""
 
 import json
@@ -12,7 +12,7 @@ import fixtures
 import psutil
 import testtools
 
-from amqp1_fixtures import watchdog
+from amqp1_fixtures.daemons import watchdog
 
 # The guarded "daemon": a group leader with a forked member and a process
 # that left the group with setsid() (as a daemonizing epmd does); prints
@@ -34,7 +34,7 @@ signal.pause()
 # pids as JSON and waits to be killed.  argv: mode, directory, grace.
 OWNER = r'''
 import json, os, signal, subprocess, sys
-from amqp1_fixtures import watchdog
+from amqp1_fixtures.daemons import watchdog
 mode, work, grace = sys.argv[1], sys.argv[2], float(sys.argv[3])
 guard = watchdog.Guard(grace=grace, remove=work)
 leader = subprocess.Popen([sys.executable, '-c', sys.argv[4], mode],

@@ -6,7 +6,7 @@ only proton objects the engine owns.
 
 from proton import Endpoint
 
-from amqp1_fixtures import deliveries
+from amqp1_fixtures.engine import deliveries
 
 
 def _open(link):
