@@ -6,8 +6,8 @@ import re
 
 from amqp1_fixtures.config.qpidd_conf import parse_qpidd_conf
 from amqp1_fixtures.config.sasl_config import write_credentials
-from tests.unit.config_case import ConfigTestCase
-from tests.unit.config_case import SASLDB_MESSAGE
+from tests.unit.config.config_case import ConfigTestCase
+from tests.unit.config.config_case import SASLDB_MESSAGE
 
 
 class TestParseQpidd(ConfigTestCase):

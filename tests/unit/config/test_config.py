@@ -17,7 +17,7 @@ from amqp1_fixtures.config import qdrouterd_conf
 from amqp1_fixtures.config import qpidd_conf
 from amqp1_fixtures.config import sasl_config
 from amqp1_fixtures.tls import TlsConfig
-from tests.unit.config_case import ConfigTestCase
+from tests.unit.config.config_case import ConfigTestCase
 
 
 class TestRender(ConfigTestCase):

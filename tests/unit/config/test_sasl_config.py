@@ -13,8 +13,8 @@ from amqp1_fixtures.config.sasl_config import is_sasldb
 from amqp1_fixtures.config.sasl_config import parse_sasl_app_config
 from amqp1_fixtures.config.sasl_config import read_credentials
 from amqp1_fixtures.config.sasl_config import write_credentials
-from tests.unit.config_case import ConfigTestCase
-from tests.unit.config_case import SASLDB_MESSAGE
+from tests.unit.config.config_case import ConfigTestCase
+from tests.unit.config.config_case import SASLDB_MESSAGE
 
 
 class TestCredentials(ConfigTestCase):
