@@ -50,7 +50,7 @@ def oslo_fake_broker(host='127.0.0.1'):
 def _profile_engine_thread(path):
     # The engine loop runs in a thread cProfile would not see from here:
     # wrap the thread's target instead of touching the fakes' code.
-    from amqp1_fixtures import engine
+    from amqp1_fixtures.engine import engine
 
     run = engine.Engine._run
 

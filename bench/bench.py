@@ -58,7 +58,7 @@ DEFAULT_JSON = os.path.join(HERE, 'results.json')
 ADDRESS = 'exclusive/bench'
 HOST = '127.0.0.1'
 
-#: targets of the issue: ratios to oslo's FakeBroker in the same run
+#: the targets: ratios to oslo's FakeBroker in the same run
 THROUGHPUT_TARGET = 3.0
 LATENCY_TARGET = 1.5
 #: stretch goals: the real daemons with reactor clients on a 2-core
@@ -237,7 +237,7 @@ class RealDaemon:
     @staticmethod
     def fixture_class(name):
         """RouterDaemon for qdrouterd, BrokerDaemon for qpidd."""
-        from amqp1_fixtures import daemons
+        from amqp1_fixtures.daemons import qpid as daemons
         return daemons.RouterDaemon if name == 'qdrouterd' \
             else daemons.BrokerDaemon
 
@@ -590,7 +590,8 @@ def _ratio(ours, base):
 
 
 def checks(results):
-    """The issue's targets, each with its value and PASS/FAIL."""
+    """The targets (:data:`THROUGHPUT_TARGET`, :data:`LATENCY_TARGET`),
+    each with its value and PASS/FAIL."""
     out = []
     n = results['settings']['connections']
     for role in ('router', 'broker'):

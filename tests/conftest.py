@@ -7,7 +7,7 @@ import tempfile
 
 import pytest
 
-from amqp1_fixtures import daemons
+from amqp1_fixtures.daemons import qpid as daemons
 from tests import realqpid
 
 _FOUND = pytest.StashKey()

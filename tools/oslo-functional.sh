@@ -82,7 +82,7 @@ fi
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/oslo-functional.XXXXXX") || _die "mktemp failed"
 trap 'rm -rf "$workdir"' EXIT
 
-# Each daemon fixture appends "<impl> <kind>" here (amqp1_fixtures.daemons).
+# Each daemon fixture appends "<impl> <kind>" here (amqp1_fixtures.daemons.qpid).
 export AMQP1_LAUNCH_LOG="$workdir/launches"
 : > "$AMQP1_LAUNCH_LOG"
 

@@ -13,14 +13,14 @@ import time
 
 import psutil
 
-from amqp1_fixtures import ports
-from amqp1_fixtures import watchdog
+from amqp1_fixtures.daemons import ports
+from amqp1_fixtures.daemons import watchdog
 
 #: prefix of the readiness line of the child scripts
 READY = 'AMQP1-ORPHANS-READY '
 
-#: the bound of the issue: everything is gone this many seconds after
-#: the owner's death
+#: the promise of the watchdogs: everything is gone this many seconds
+#: after the owner's death
 GONE_WITHIN = 10.0
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -118,11 +118,11 @@ kind, options = json.loads(sys.argv[1])
 if kind == 'service':
     from amqp1_fixtures.service import Amqp1Service as cls
 elif kind == 'rabbitmq':
-    from amqp1_fixtures.rabbitmq import RabbitMQDaemon as cls
+    from amqp1_fixtures.daemons.rabbitmq import RabbitMQDaemon as cls
 elif kind == 'router':
-    from amqp1_fixtures.daemons import RouterDaemon as cls
+    from amqp1_fixtures.daemons.qpid import RouterDaemon as cls
 else:
-    from amqp1_fixtures.daemons import BrokerDaemon as cls
+    from amqp1_fixtures.daemons.qpid import BrokerDaemon as cls
 fixture = cls(**options)
 fixture.setUp()
 orphans.announce(fixture)

@@ -28,7 +28,7 @@ from proton.reactor import Copy
 from proton.reactor import DurableSubscription
 from proton.reactor import Selector
 
-from amqp1_fixtures import daemons
+from amqp1_fixtures.daemons import qpid as daemons
 from amqp1_fixtures import FakeBroker
 from amqp1_fixtures import FakeRouter
 from tests.functional import proton_clients

@@ -2,7 +2,7 @@
 
 import pytest
 
-from amqp1_fixtures import rabbitmq
+from amqp1_fixtures.daemons import rabbitmq
 from tests import realqpid
 
 pytest_plugins = ['pytester']
@@ -14,7 +14,7 @@ def run(pytester, *args):
 
 def test_default_fixtures_are_fakes(pytester):
     pytester.makepyfile('''
-        from amqp1_fixtures import ports
+        from amqp1_fixtures.daemons import ports
 
         def test_router(amqp1_router):
             assert type(amqp1_router).__name__ == 'FakeRouter'
@@ -140,7 +140,7 @@ def test_real_daemons(pytester, real):
         pytest.skip(realqpid.absent_reason(real))
     kind = 'router' if real == 'qdrouterd' else 'broker'
     pytester.makepyfile('''
-        from amqp1_fixtures import ports
+        from amqp1_fixtures.daemons import ports
 
         def test_backend(amqp1_{kind}):
             assert amqp1_{kind}.impl == '{real}'

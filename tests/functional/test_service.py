@@ -7,7 +7,7 @@ import time
 import oslo_messaging
 import testtools
 
-from amqp1_fixtures import rabbitmq
+from amqp1_fixtures.daemons import rabbitmq
 from amqp1_fixtures import service
 from tests.functional import messaging
 from tests import realqpid

@@ -30,8 +30,8 @@ import sys
 import pytest
 
 from amqp1_fixtures.tls import make_test_certificates
-from tests.functional.test_serve import ServeTestCase
-from tests.functional.test_serve import TIMEOUT
+from tests.functional.cli.test_serve import ServeTestCase
+from tests.functional.cli.test_serve import TIMEOUT
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))

@@ -6,6 +6,8 @@ only proton objects the engine owns.
 
 from proton import Endpoint
 
+from amqp1_fixtures.engine import deliveries
+
 
 def _open(link):
     # closed by us but not yet answered: still in the engine's set
@@ -28,7 +30,7 @@ def link_names(fake, prefix, driver_receivers=True):
     :param driver_receivers: as for :func:`close_links`.
     """
     def run():
-        return sorted(link.name for conn in list(fake._conns)
+        return sorted(link.name for conn in list(fake._connections())
                       for link in _matching(conn, prefix, driver_receivers))
     return fake._call(run)
 
@@ -44,12 +46,11 @@ def close_links(fake, prefix, driver_receivers=True):
     """
     def run():
         closed = 0
-        for conn in list(fake._conns):
+        for conn in list(fake._connections()):
             for link in _matching(conn, prefix, driver_receivers):
-                fake._close_link(link, 'amqp:internal-error',
-                                 'closed by the test')
+                deliveries.close_link(link, 'amqp:internal-error',
+                                      'closed by the test')
                 closed += 1
-            fake._dirty.add(conn)
         return closed
     return fake._call(run)
 
@@ -62,15 +63,14 @@ def close_named(fake, fragment, container=None):
     """
     def run():
         closed = 0
-        for conn in list(fake._conns):
+        for conn in list(fake._connections()):
             if container is not None and (
                     conn.pn is None or conn.pn.remote_container != container):
                 continue
             for link in list(conn.links):
                 if fragment in link.name and _open(link):
-                    fake._close_link(link, 'amqp:internal-error',
-                                     'closed by the test')
+                    deliveries.close_link(link, 'amqp:internal-error',
+                                          'closed by the test')
                     closed += 1
-            fake._dirty.add(conn)
         return closed
     return fake._call(run)

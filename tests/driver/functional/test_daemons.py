@@ -12,7 +12,7 @@ import time
 import oslo_messaging
 
 from amqp1_driver import exceptions
-from amqp1_fixtures import daemons
+from amqp1_fixtures.daemons import qpid as daemons
 from tests.driver.functional import base
 from tests import realqpid
 

@@ -1,0 +1,184 @@
+"""``amqp1-fixtures run`` as a real process around real commands."""
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import testtools
+
+from amqp1_fixtures.daemons import ports
+from tests import realqpid
+
+RUN = [sys.executable, '-m', 'amqp1_fixtures.cli', 'run']
+PREFIX = 'amqp1-fixtures run: '
+
+# Prints what the runner exported, then exits with argv[1].
+SHOW_ENV = '''
+import os, sys
+for name in ('RPC_TRANSPORT_URL', 'NOTIFY_TRANSPORT_URL', 'TRANSPORT_URL',
+             'P_RPC_TRANSPORT_URL', 'AMQP1_BACKEND'):
+    print('%s=%s' % (name, os.environ.get(name)))
+sys.exit(int(sys.argv[1]))
+'''
+
+# Says "ready" once it handles SIGTERM, then exits 7 on it.
+WAIT_TERM = '''
+import signal, sys
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(7))
+print('ready', flush=True)
+while True:
+    signal.pause()
+'''
+
+
+def run(*args, env=None, timeout=120):
+    return subprocess.run(RUN + list(args), capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+class Lines:
+    """The lines of a child's pipe, read on a thread (select() would not
+    see what the text wrapper already buffered)."""
+
+    def __init__(self, stream):
+        self._queue = queue.Queue()
+        self._thread = threading.Thread(target=self._read, args=(stream,),
+                                        daemon=True)
+        self._thread.start()
+
+    def _read(self, stream):
+        for line in stream:
+            self._queue.put(line)
+        self._queue.put('')
+
+    def next(self, timeout=60):
+        """The next line ('' at EOF); fails after ``timeout`` seconds."""
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError('no output within %s s' % timeout)
+
+
+class TestRun(testtools.TestCase):
+
+    def assertStderrLines(self, stderr):
+        for line in stderr.splitlines():
+            self.assertTrue(line.startswith(PREFIX), line)
+
+    def test_exports_urls_and_returns_status(self):
+        result = run('qpid-dual', '--', sys.executable, '-c', SHOW_ENV, '5')
+        self.assertEqual(5, result.returncode, result.stderr)
+        env = dict(line.split('=', 1) for line in result.stdout.split())
+        self.assertTrue(env['RPC_TRANSPORT_URL'].startswith('amqp://'))
+        self.assertTrue(env['NOTIFY_TRANSPORT_URL'].startswith('amqp://'))
+        self.assertNotEqual(env['RPC_TRANSPORT_URL'],
+                            env['NOTIFY_TRANSPORT_URL'])
+        self.assertEqual(env['RPC_TRANSPORT_URL'], env['TRANSPORT_URL'])
+        self.assertEqual('qpidd', env['AMQP1_BACKEND'])
+        self.assertStderrLines(result.stderr)
+        self.assertIn('command exited with status 5', result.stderr)
+
+    def test_router_mode_prefix_and_user(self):
+        result = run('router', '--env-prefix', 'P_', '--user', 'bob', '--',
+                     sys.executable, '-c', SHOW_ENV, '0')
+        self.assertEqual(0, result.returncode, result.stderr)
+        env = dict(line.split('=', 1) for line in result.stdout.split())
+        self.assertEqual('None', env['RPC_TRANSPORT_URL'])
+        url = env['P_RPC_TRANSPORT_URL']
+        self.assertTrue(url.startswith('amqp://bob:'))
+        self.assertEqual('qdrouterd', env['AMQP1_BACKEND'])
+        password = url.split(':')[2].split('@')[0]
+        self.assertNotIn(password, result.stderr)
+        self.assertIn('bob:***@', result.stderr)
+
+    def test_unknown_mode(self):
+        result = run('rabbit', '--', 'true')
+        self.assertEqual(2, result.returncode)
+        self.assertIn('valid modes: qpid, qpid-dual, qpid-hybrid, external',
+                      result.stderr)
+
+    def test_backend_start_failure(self):
+        env = dict(os.environ, AMQP1_RABBITMQ_SERVER='/nonexistent/rabbit')
+        result = run('qpid-hybrid', '--', 'true', env=env)
+        self.assertEqual(125, result.returncode)
+        self.assertStderrLines(result.stderr)
+        self.assertIn('error: rabbitmq-server is not installed',
+                      result.stderr)
+
+    def test_command_not_found_and_killed(self):
+        self.assertEqual(127, run('broker', '--',
+                                  '/nonexistent/cmd').returncode)
+        self.assertEqual(128 + signal.SIGKILL, run(
+            'broker', '--', 'sh', '-c', 'kill -KILL $$').returncode)
+
+    def test_sigterm_is_forwarded_to_command(self):
+        proc = subprocess.Popen(
+            RUN + ['broker', '--', sys.executable, '-c', WAIT_TERM],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(proc.kill)
+        self.assertEqual('ready\n', Lines(proc.stdout).next())
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(7, proc.wait(60))
+        stderr = proc.stderr.read()
+        proc.stdout.close()
+        proc.stderr.close()
+        self.assertIn('command exited with status 7', stderr)
+        self.assertIn(PREFIX + 'stopped', stderr)
+
+    def test_serve_without_command(self):
+        proc = subprocess.Popen(RUN + ['qpid'], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        self.addCleanup(proc.kill)
+        lines = Lines(proc.stdout)
+        exports = {}
+        while len(exports) < 4:
+            line = lines.next()
+            self.assertTrue(line.startswith('export '), line)
+            name, value = line[len('export '):].strip().split('=', 1)
+            exports[name] = value
+        url = exports['RPC_TRANSPORT_URL']
+        port = int(url.rsplit(':', 1)[1].strip('/'))
+        self.assertTrue(ports.accepts_connections('127.0.0.1', port))
+        self.assertEqual('qpidd', exports['AMQP1_BACKEND'])
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(0, proc.wait(60))
+        proc.stdout.close()
+        proc.stderr.close()
+        self.assertFalse(ports.accepts_connections('127.0.0.1', port))
+
+    def test_sigint_stops_serving(self):
+        proc = subprocess.Popen(RUN + ['router'], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        self.addCleanup(proc.kill)
+        self.assertTrue(Lines(proc.stdout).next().startswith('export '))
+        start = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        self.assertEqual(0, proc.wait(60))
+        self.assertLess(time.monotonic() - start, 30)
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+class TestRunRealDaemons(testtools.TestCase):
+    """``run --daemons --require-real`` starts the real qdrouterd and qpidd
+    (CI's bundle; skipped where absent)."""
+
+    def test_qpid_dual_real_daemons(self):
+        for name in ('qdrouterd', 'qpidd'):
+            if not realqpid.find(name):
+                self.skipTest(realqpid.absent_reason(name))
+        result = run('qpid-dual', '--daemons', '--require-real', '--user',
+                     'stackqpid', '--', sys.executable, '-c', SHOW_ENV, '0')
+        self.assertEqual(0, result.returncode, result.stderr)
+        self.assertRegex(result.stderr, r'RPC: amqp://stackqpid:\*\*\*@'
+                         r'127\.0\.0\.1:\d+/ \(qdrouterd pid \d+\)')
+        self.assertRegex(result.stderr, r'notifications: amqp://\S+ '
+                         r'\(qpidd pid \d+\)')
+        env = dict(line.split('=', 1) for line in result.stdout.split())
+        port = int(env['RPC_TRANSPORT_URL'].rsplit(':', 1)[1].strip('/'))
+        # stopped with the command
+        self.assertFalse(ports.accepts_connections('127.0.0.1', port))
