@@ -121,7 +121,8 @@ def substitute_placeholders(script, checkout):
     """The script with this repository's placeholders made real.
 
     ``<this repository>`` becomes the checkout's path; ``<URL of this
-    repository>`` a ``file://`` URL of it, made a git repository (one
+    repository>`` a ``file://localhost/...`` URL of it (the pip of a new venv
+    misreads ``file:///``), made a git repository (one
     commit of its files) for the occasion, so that pip's ``git+`` URLs
     work without a git host.
     """
@@ -132,7 +133,8 @@ def substitute_placeholders(script, checkout):
                      ['commit', '-q', '-m', 'checkout copy']):
             subprocess.run(git + argv, cwd=checkout, check=True,
                            capture_output=True)
-        script = script.replace(URL_PLACEHOLDER, 'file://%s' % checkout)
+        script = script.replace(URL_PLACEHOLDER,
+                                'file://localhost%s' % checkout)
     return script.replace(PATH_PLACEHOLDER, str(checkout))
 
 

@@ -18,8 +18,9 @@ def bindep_profile(profile, platform):
     names = set()
     for line in (examples.ROOT / 'bindep.txt').read_text().splitlines():
         name, _, tags = line.partition(' ')
-        if name and not name.startswith('#') and re.search(
-                r'\b%s\b' % profile, tags) and 'platform:%s' % platform in tags:
+        wanted = (re.search(r'\b%s\b' % profile, tags)
+                  and 'platform:%s' % platform in tags)
+        if name and not name.startswith('#') and wanted:
             names.add(name)
     return names
 
