@@ -7,6 +7,8 @@ reference by sphinx-argparse from ``amqp1_fixtures.cli.build_parser``;
 tox.ini's docs env installs all three.
 """
 
+from importlib import metadata
+
 # -- General configuration ----------------------------------------------
 
 extensions = [
@@ -17,6 +19,9 @@ extensions = [
 ]
 
 project = 'devstack-plugin-amqp1'
+# the fixtures distribution's version (setup.cfg), not one pbr would guess
+# from git tags the project does not have
+version = release = metadata.version('amqp1-fixtures')
 copyright = 'devstack-plugin-amqp1 developers'
 master_doc = 'index'
 exclude_patterns = ['_build']
@@ -36,8 +41,12 @@ autodoc_typehints = 'none'
 
 openstackdocs_repo_name = 'openstack/devstack-plugin-amqp1'
 openstackdocs_bug_project = 'devstack-plugin-amqp1'
+# the fixtures distribution's version (setup.cfg), not one pbr would guess
+# from git tags the project does not have
+version = release = metadata.version('amqp1-fixtures')
 openstackdocs_bug_tag = 'doc'
 openstackdocs_auto_name = False
+openstackdocs_auto_version = False
 openstackdocs_use_storyboard = False
 
 # -- HTML output --------------------------------------------------------
