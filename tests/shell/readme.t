@@ -1,14 +1,15 @@
 #!/bin/bash
 #
-# The README's local.conf examples work as they are written:
-# every [[local|localrc]] block of README.rst's "DevStack plugin" section
-# is extracted, evaluated as DevStack's localrc (enable_plugin,
+# The guide's local.conf examples work as they are written (the blocks
+# live in doc/source/devstack/; README.rst may hold some too): every
+# [[local|localrc]] block of the pages under doc/source/devstack/ and of
+# README.rst is extracted, evaluated as DevStack's localrc (enable_plugin,
 # disable_service and enable_service are the stubs' recorded calls;
 # HOST_IP, SERVICE_HOST, ENABLED_SERVICES and RABBIT_HOST are derived as
 # stack.sh derives them), then run through the plugin's phases in
 # DevStack's order, on master's and on unmaintained/2024.1's
-# upper-constraints, and checked against what the README says of it.
-# A mode named in a block's "# or ..." comment is run too.
+# upper-constraints, and checked against what the pages say of it.  A mode
+# named in a block's "# or ..." comment is run too.
 
 source "$(dirname "$0")/tap.sh"
 source "$(dirname "$0")/devstack_stubs.sh"
@@ -16,8 +17,10 @@ source "$(dirname "$0")/devstack_stubs.sh"
 plan no_plan
 sandbox_create
 
-# README_RST: another copy, to see this test fail on a wrong block
+# README_RST / GUIDE_DIR: other copies, to see this test fail on a wrong
+# block
 README=${README_RST:-$REPO_DIR/README.rst}
+GUIDE=${GUIDE_DIR:-$REPO_DIR/doc/source/devstack}
 BLOCKS=$SANDBOX/site/readme-blocks
 # the DevStack generations: branch, the oslo.messaging its
 # upper-constraints pin, the distribution whose amqp driver it uses
@@ -30,39 +33,59 @@ DEFAULT_HOST_IP=127.0.0.1
 
 # -- extracting the blocks -------------------------------------------------------------
 
-# readme_section: the "DevStack plugin" section of README.rst (up to the
-# next title underlined with "=")
-function readme_section {
-    awk '
-        /^=+$/ && prev != "" { inside = (prev == "DevStack plugin") }
-        inside { print }
-        { prev = $0 }' "$README"
+# guide_files: README.rst and the DevStack pages of the guide, sorted
+function guide_files {
+    echo "$README"
+    find "$GUIDE" -name '*.rst' | sort
 }
 
-# readme_blocks dir: each [[local|localrc]] block of the section into
-# dir/<README line>, unindented, up to its first blank or dedented line
+# readme_section: the text of every file guide_files names
+function readme_section {
+    local file
+    while read -r file; do
+        cat "$file"
+    done < <(guide_files)
+}
+
+# file_label file: the file's path as the block files are named after it
+# (relative to the checkout, "/" as "%")
+function file_label {
+    local rel=${1#"$REPO_DIR"/}
+    echo "${rel//\//%}"
+}
+
+# readme_blocks dir: each [[local|localrc]] block of each file into
+# dir/<file label>:<line>, unindented, up to its first blank or dedented
+# line
 function readme_blocks {
-    local dir=$1 start
+    local dir=$1 file
     mkdir -p "$dir"
-    start=$(grep -n -m 1 -x 'DevStack plugin' "$README" | cut -d: -f1)
-    readme_section | awk -v dir="$dir" -v first="$start" '
-        function flush() { if (file != "") close(file); file = "" }
-        file != "" {
-            match($0, /^ */)
-            if ($0 ~ /^ *$/ || RLENGTH < indent) { flush() }
-            else { print substr($0, indent + 1) >> file; next }
-        }
-        /^ *\[\[local\|localrc\]\] *$/ {
-            match($0, /^ */)
-            indent = RLENGTH
-            file = dir "/" (first + NR)
-        }'
+    while read -r file; do
+        awk -v dir="$dir" -v label="$(file_label "$file")" '
+            function flush() { if (out != "") close(out); out = "" }
+            out != "" {
+                match($0, /^ */)
+                if ($0 ~ /^ *$/ || RLENGTH < indent) { flush() }
+                else { print substr($0, indent + 1) >> out; next }
+            }
+            /^ *\[\[local\|localrc\]\] *$/ {
+                match($0, /^ */)
+                indent = RLENGTH
+                out = dir "/" label ":" NR
+            }' "$file"
+    done < <(guide_files)
+}
+
+# block_where block: "path:line" of a block file
+function block_where {
+    local name=${1##*/}
+    echo "${name//%//}"
 }
 
 readme_blocks "$BLOCKS"
 mapfile -t BLOCK_FILES < <(find "$BLOCKS" -type f | sort -V)
 ok "$([[ ${#BLOCK_FILES[@]} -ge 8 ]]; echo $?)" \
-    "README's DevStack section: ${#BLOCK_FILES[@]} [[local|localrc]] blocks"
+    "the guide's DevStack pages and README: ${#BLOCK_FILES[@]} [[local|localrc]] blocks"
 for mode in qpid qpid-dual qpid-hybrid; do
     for kind in controller subnode; do
         found=""
@@ -74,18 +97,18 @@ for mode in qpid qpid-dual qpid-hybrid; do
             if [[ $is == "$kind" ]] && grep -qE \
                     "^AMQP1_SERVICE=$mode( |\$)|^AMQP1_SERVICE=.*# or $mode\b|, or $mode\b" \
                     "$block"; then
-                found=${block##*/}
+                found=$(block_where "$block")
             fi
         done
         ok "$([[ -n $found ]]; echo $?)" \
-            "README gives a $kind local.conf for $mode${found:+ (line $found)}"
+            "the guide gives a $kind local.conf for $mode${found:+ ($found)}"
     done
 done
 section=$(readme_section)
 for url in "amqp://stackamqp:secret@192.0.2.10:5672/" \
         "rabbit://stackrabbit:rabbitsecret@192.0.2.10:5672/"; do
     ok "$([[ $section == *"$url"* ]]; echo $?)" \
-        "the subnode URL this test expects is the README's: $url"
+        "the subnode URL this test expects is the guide's: $url"
 done
 
 
@@ -153,7 +176,7 @@ function mask {
     sed -E 's#:[^:@/,]*@#:***@#g' <<<"$1"
 }
 
-# check_block block mode generation: run one block, check the README's word
+# check_block block mode generation: run one block, check the guide's word
 function check_block {
     local block=$1 mode=$2 branch pin dist name kind=controller
     local host creds="" rpc notify daemons where want_rpc want_notify
@@ -162,9 +185,9 @@ function check_block {
     if grep -qx 'disable_service amqp1-router amqp1-broker' "$block"; then
         kind=subnode
     fi
-    name="README line ${block##*/} ($kind, $mode), $branch"
+    name="$(block_where "$block") ($kind, $mode), $branch"
 
-    # what the README says: the addresses of the Multi-node blocks, the
+    # what the guide says: the addresses of the Multi-node blocks, the
     # credentials of the Modes blocks, the daemons of the mode
     host=$DEFAULT_HOST_IP
     if grep -q '^HOST_IP=' "$block"; then
@@ -307,7 +330,7 @@ function check_block {
 }
 
 for block in "${BLOCK_FILES[@]}"; do
-    note "README.rst line ${block##*/}:"$'\n'"$(cat "$block")"
+    note "$(block_where "$block"):"$'\n'"$(cat "$block")"
     for mode in $(block_modes "$block"); do
         for generation in "${GENERATIONS[@]}"; do
             check_block "$block" "$mode" "$generation"
