@@ -4,9 +4,9 @@
 # DevStack plugin's TAP tests, oslo.messaging's functional suite (14.9.x and
 # 18.x) under each AMQP1_SERVICE mode, the amqp:// driver's tests (driver/),
 # the 14.9.x <-> 18.x interop tests, the guide (tox -e docs) and its
-# examples, the proton floor and TLS-less proton checks, and last the
-# project's unit and functional tests (and the examples under 14.x), so
-# that the output ends with pytest's summary line.
+# examples, the proton floor and TLS-less proton checks, the Zuul jobs
+# (.zuul.yaml), and last the project's unit and functional tests (and the
+# examples under 14.x), so that the output ends with pytest's summary line.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -38,5 +38,8 @@ python3 -m tox -e docs,examples
 # The engine on the lowest python-qpid-proton setup.cfg allows, and
 # clients on a proton built without OpenSSL.
 python3 -m tox -e proton-floor,tlsless
+# .zuul.yaml without a Zuul: Zuul's own parser, the upstream names, the
+# plugin's settings, the playbooks under Ansible with the consumer example.
+python3 -m tox -e zuul
 # -qq: keep tox's own report quiet so pytest's summary is the last line.
 python3 -m tox -qq -e all
