@@ -106,7 +106,9 @@ class TestRun(testtools.TestCase):
         result = run('qpid-hybrid', '--', 'true', env=env)
         self.assertEqual(125, result.returncode)
         self.assertStderrLines(result.stderr)
-        self.assertIn('error: rabbitmq-server is not installed',
+        # a path the user gave that does not exist: an error naming it
+        self.assertIn("error: option 'AMQP1_RABBITMQ_SERVER': "
+                      "rabbitmq-server /nonexistent/rabbit does not exist",
                       result.stderr)
 
     def test_command_not_found_and_killed(self):
