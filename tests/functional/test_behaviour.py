@@ -26,6 +26,7 @@ from proton import Terminus
 from proton import ulong
 from proton.reactor import Copy
 from proton.reactor import DurableSubscription
+from proton.reactor import Filter
 from proton.reactor import Selector
 
 from amqp1_fixtures import daemons
@@ -389,6 +390,37 @@ def test_broker_selector(backend, clients):
         address, credit=10, options=[Selector("colour <> 'red'")])
     clients.wait(lambda: other.received, what='the rest')
     assert other.bodies == ['blue']
+
+
+#: the selector filter's numeric descriptor (0x0000468C:0x00000004,
+#: Apache's domain and the selector-filter:string code), as rhea and JMS
+#: clients send it
+SELECTOR_CODE = 0x0000468C00000004
+
+
+@pytest.mark.parametrize('backend', broker_rows('selector-numeric'),
+                         indirect=True)
+def test_broker_selector_with_numeric_descriptor(backend, clients):
+    """qpidd applies a selector described by its numeric code, and its
+    attach reply states the filter as it was sent (key and descriptor)."""
+    address = unique('exclusive')
+    client = clients.connect(_url(backend))
+    sender = client.sender(address)
+    for colour in ('red', 'blue', 'red'):
+        sender.send(colour, properties={'colour': colour})
+    client.sync()
+    sent = {symbol('jms-selector'): Described(ulong(SELECTOR_CODE),
+                                              "colour = 'red'")}
+    receiver = client.receiver(address, credit=10, options=[Filter(sent)])
+    clients.wait(lambda: len(receiver.received) >= 2, what='selected')
+    client.sync()
+    assert receiver.bodies == ['red', 'red']
+    echoed = receiver.link.remote_source.filter
+    echoed.rewind()
+    assert echoed.next()
+    echoed = echoed.get_object()
+    assert echoed == sent
+    assert [type(v.descriptor) for v in echoed.values()] == [ulong]
 
 
 @pytest.mark.parametrize('backend', broker_rows('selector-types'),
