@@ -4,8 +4,9 @@
 # DevStack plugin's TAP tests, oslo.messaging's functional suite (14.9.x and
 # 18.x) under each AMQP1_SERVICE mode, the amqp:// driver's tests (driver/),
 # the 14.9.x <-> 18.x interop tests, the proton floor and TLS-less proton
-# checks, and last the project's unit and functional tests, so that the
-# output ends with pytest's summary line.
+# checks, the tutorial's suite (doc/source/user/tutorial), and last the
+# project's unit and functional tests, so that the output ends with
+# pytest's summary line.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -31,5 +32,10 @@ python3 -m tox -e oslo-functional-18,interop
 # The engine on the lowest python-qpid-proton setup.cfg allows, and
 # clients on a proton built without OpenSSL.
 python3 -m tox -e proton-floor,tlsless
+# The tutorial's suite ("Testing your service over AMQP 1.0") with its own
+# tox.ini, as a service runs it: oslo.messaging 18.x with driver/ (pytest
+# under qpid-dual and qpid-hybrid, stestr, and "amqp1-fixtures run
+# qpid-hybrid --daemons"), and 14.x with its own driver.
+python3 -m tox -c doc/source/user/tutorial/tox.ini
 # -qq: keep tox's own report quiet so pytest's summary is the last line.
 python3 -m tox -qq -e all
