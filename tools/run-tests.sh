@@ -5,8 +5,9 @@
 # 18.x) under each AMQP1_SERVICE mode, the amqp:// driver's tests (driver/),
 # the 14.9.x <-> 18.x interop tests, the guide (tox -e docs) and its
 # examples, the proton floor and TLS-less proton checks, the Zuul jobs
-# (.zuul.yaml), and last the project's unit and functional tests (and the
-# examples under 14.x), so that the output ends with pytest's summary line.
+# (.zuul.yaml), the tutorial's suite (doc/source/user/tutorial), and last
+# the project's unit and functional tests (and the examples under 14.x),
+# so that the output ends with pytest's summary line.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -41,5 +42,10 @@ python3 -m tox -e proton-floor,tlsless
 # .zuul.yaml without a Zuul: Zuul's own parser, the upstream names, the
 # plugin's settings, the playbooks under Ansible with the consumer example.
 python3 -m tox -e zuul
+# The tutorial's suite ("Testing your service over AMQP 1.0") with its own
+# tox.ini, as a service runs it: oslo.messaging 18.x with driver/ (pytest
+# under qpid-dual and qpid-hybrid, stestr, and "amqp1-fixtures run
+# qpid-hybrid --daemons"), and 14.x with its own driver.
+python3 -m tox -c doc/source/user/tutorial/tox.ini
 # -qq: keep tox's own report quiet so pytest's summary is the last line.
 python3 -m tox -qq -e all

@@ -26,6 +26,7 @@ from proton import Terminus
 from proton import ulong
 from proton.reactor import Copy
 from proton.reactor import DurableSubscription
+from proton.reactor import Filter
 from proton.reactor import Selector
 
 from amqp1_fixtures.daemons import qpid as daemons
@@ -369,26 +370,56 @@ def test_broker_idle_timeout_mirrors_the_client(backend, clients):
     assert beating.transport.remote_idle_timeout == 5.0
 
 
-@pytest.mark.parametrize('backend', broker_rows('selector'), indirect=True)
-def test_broker_selector(backend, clients):
-    """A JMS selector filters on application properties."""
+def _select_red(backend, clients, option):
+    """Queue red, blue, red; attach a consumer with the selector
+    ``option`` (of ``colour = 'red'``); return (address, its receiver)
+    once it has the two red ones."""
     address = unique('exclusive')
     client = clients.connect(_url(backend))
     sender = client.sender(address)
     for colour in ('red', 'blue', 'red'):
         sender.send(colour, properties={'colour': colour})
     client.sync()
-    receiver = client.receiver(address, credit=10,
-                               options=[Selector("colour = 'red'")])
+    receiver = client.receiver(address, credit=10, options=[option])
     clients.wait(lambda: len(receiver.received) >= 2, what='selected')
     client.sync()
     assert receiver.bodies == ['red', 'red']
+    return address, receiver
+
+
+@pytest.mark.parametrize('backend', broker_rows('selector'), indirect=True)
+def test_broker_selector(backend, clients):
+    """A JMS selector filters on application properties."""
+    address, receiver = _select_red(backend, clients,
+                                    Selector("colour = 'red'"))
     assert receiver.link.remote_source.filter.format() != ''
     # the blue one waits for a consumer that selects it
     other = clients.connect(_url(backend)).receiver(
         address, credit=10, options=[Selector("colour <> 'red'")])
     clients.wait(lambda: other.received, what='the rest')
     assert other.bodies == ['blue']
+
+
+#: the selector filter's numeric descriptor (0x0000468C:0x00000004,
+#: Apache's domain and the selector-filter:string code), as rhea and JMS
+#: clients send it
+SELECTOR_CODE = 0x0000468C00000004
+
+
+@pytest.mark.parametrize('backend', broker_rows('selector-numeric'),
+                         indirect=True)
+def test_broker_selector_with_numeric_descriptor(backend, clients):
+    """qpidd applies a selector described by its numeric code, and its
+    attach reply states the filter as it was sent (key and descriptor)."""
+    sent = {symbol('jms-selector'): Described(ulong(SELECTOR_CODE),
+                                              "colour = 'red'")}
+    _, receiver = _select_red(backend, clients, Filter(sent))
+    echoed = receiver.link.remote_source.filter
+    echoed.rewind()
+    assert echoed.next()
+    echoed = echoed.get_object()
+    assert echoed == sent
+    assert [type(v.descriptor) for v in echoed.values()] == [ulong]
 
 
 @pytest.mark.parametrize('backend', broker_rows('selector-types'),

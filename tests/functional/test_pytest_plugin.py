@@ -115,6 +115,37 @@ def test_require_real_skips(pytester, monkeypatch):
     result.stdout.fnmatch_lines(['*qdrouterd is not installed*'])
 
 
+def test_rabbitmq_server_that_does_not_exist_is_an_error(pytester,
+                                                         monkeypatch):
+    """A path the user gave is not an absent RabbitMQ: an error naming
+    the option (or ini key), not a skip."""
+    pytester.makepyfile('''
+        def test_x(amqp1_rabbitmq_session):
+            pass
+    ''')
+    result = run(pytester, '--amqp1-rabbitmq-server', '/nonexistent/rabbit')
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        "*option '--amqp1-rabbitmq-server': rabbitmq-server "
+        "/nonexistent/rabbit does not exist*"])
+    pytester.makeini('''
+        [pytest]
+        amqp1_rabbitmq_server = /nonexistent/ini-rabbit
+    ''')
+    result = run(pytester)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        "*option 'amqp1_rabbitmq_server (ini)': rabbitmq-server "
+        "/nonexistent/ini-rabbit does not exist*"])
+    monkeypatch.setenv('AMQP1_RABBITMQ_SERVER', '/nonexistent/env-rabbit')
+    pytester.makeini('[pytest]\n')
+    result = run(pytester)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        "*option 'AMQP1_RABBITMQ_SERVER': rabbitmq-server "
+        "/nonexistent/env-rabbit does not exist*"])
+
+
 @pytest.mark.skipif(not rabbitmq.find_rabbitmq_server(),
                     reason='rabbitmq-server is not installed')
 def test_hybrid_reuses_the_session_rabbitmq(pytester):

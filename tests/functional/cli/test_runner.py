@@ -2,12 +2,14 @@
 
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
 
+import fixtures
 import testtools
 
 from amqp1_fixtures.daemons import ports
@@ -106,8 +108,79 @@ class TestRun(testtools.TestCase):
         result = run('qpid-hybrid', '--', 'true', env=env)
         self.assertEqual(125, result.returncode)
         self.assertStderrLines(result.stderr)
-        self.assertIn('error: rabbitmq-server is not installed',
+        # a path the user gave that does not exist: an error naming it
+        self.assertIn("error: option 'AMQP1_RABBITMQ_SERVER': "
+                      "rabbitmq-server /nonexistent/rabbit does not exist",
                       result.stderr)
+
+    def test_external_without_urls(self):
+        """One error line naming the variables to set; nothing started,
+        nothing said about fakes or Python arguments."""
+        env = {k: v for k, v in os.environ.items()
+               if not k.endswith('TRANSPORT_URL')}
+        result = run('external', '--', 'true', env=env)
+        self.assertEqual(125, result.returncode)
+        self.assertEqual(
+            [PREFIX + 'error: external mode needs the transport URL of '
+             'the bus to use: set AMQP1_RPC_TRANSPORT_URL (or '
+             'RPC_TRANSPORT_URL or TRANSPORT_URL), and '
+             'AMQP1_NOTIFY_TRANSPORT_URL (or NOTIFY_TRANSPORT_URL) when '
+             'notifications use another bus'],
+            result.stderr.splitlines())
+
+    def test_external_with_urls(self):
+        env = dict(os.environ, TRANSPORT_URL='amqp://bus.example:5672/',
+                   NOTIFY_TRANSPORT_URL='rabbit://u:secret@mq.example/')
+        for name in ('AMQP1_RPC_TRANSPORT_URL', 'RPC_TRANSPORT_URL',
+                     'AMQP1_NOTIFY_TRANSPORT_URL'):
+            env.pop(name, None)
+        result = run('external', '--', sys.executable, '-c', SHOW_ENV, '0',
+                     env=env)
+        self.assertEqual(0, result.returncode, result.stderr)
+        self.assertStderrLines(result.stderr)
+        self.assertIn(PREFIX + 'starting external: the given transport '
+                      'URLs\n', result.stderr)
+        self.assertNotIn('fakes', result.stderr)
+        self.assertIn('RPC: amqp://bus.example:5672/ (given URL)',
+                      result.stderr)
+        self.assertIn('notifications: rabbit://u:***@mq.example/ (given '
+                      'URL)', result.stderr)
+        self.assertNotIn('secret', result.stderr)
+        shown = dict(line.split('=', 1) for line in result.stdout.split())
+        self.assertEqual('amqp://bus.example:5672/',
+                         shown['RPC_TRANSPORT_URL'])
+
+    def test_options_that_do_not_apply_to_external(self):
+        env = dict(os.environ, TRANSPORT_URL='amqp://bus.example:5672/')
+        for option in ('--daemons', '--require-real', '--user=bob'):
+            result = run('external', option, '--', 'true', env=env)
+            self.assertEqual(2, result.returncode)
+            self.assertEqual(
+                [PREFIX + 'error: %s does not apply to external mode (it '
+                 'starts nothing)' % option.split('=')[0]],
+                result.stderr.splitlines())
+
+    def test_command_that_cannot_be_executed(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        script = os.path.join(tmp, 'not-executable')
+        with open(script, 'w') as f:
+            f.write('#!/bin/sh\n')
+        result = run('broker', '--', script)
+        self.assertEqual(126, result.returncode)
+        self.assertIn('error: cannot execute %s' % script, result.stderr)
+
+    def test_exit_statuses_are_documented(self):
+        """``run --help`` and doc/source/reference/run.rst list every exit
+        status the runner itself uses."""
+        help_text = subprocess.run(RUN + ['--help'], capture_output=True,
+                                   text=True, check=True).stdout
+        with open(os.path.join(realqpid.TOP, 'doc', 'source', 'reference',
+                               'run.rst')) as f:
+            page = f.read()
+        for status in ('0', '2', '125', '126', '127', '128+N'):
+            self.assertRegex(help_text, r'(?m)^\s+%s\s+\S'
+                             % re.escape(status))
+            self.assertRegex(page, r'(?m)^``%s``\s+\S' % re.escape(status))
 
     def test_command_not_found_and_killed(self):
         self.assertEqual(127, run('broker', '--',

@@ -56,11 +56,6 @@ finally:
 '''
 
 
-def setup_error(case, fixture):
-    err = case.assertRaises(fixtures.MultipleExceptions, fixture.setUp)
-    return err.args[0][1]
-
-
 class TestStandinRouter(testtools.TestCase):
 
     def test_rpc_call_with_sasl(self):
@@ -150,11 +145,49 @@ class TestImplChoice(testtools.TestCase):
         self.assertEqual('standin', daemons.BrokerDaemon().impl)
 
     def test_require_real_skips(self):
+        """Absent (not named, not on PATH): setUp raises the skip itself,
+        not wrapped in MultipleExceptions (tests.functional.test_skips
+        runs it through the test runners)."""
         router = daemons.RouterDaemon(require_real=True)
         self.assertIsNone(router.impl)
-        err = setup_error(self, router)
-        self.assertIsInstance(err, DaemonNotInstalled)
+        err = self.assertRaises(DaemonNotInstalled, router.setUp)
         self.assertIn('qdrouterd is not installed', str(err))
+        self.assertEqual({}, router.getDetails())
+
+    def test_named_executable_that_does_not_exist_is_an_error(self):
+        for require_real in (False, True):
+            err = self.assertRaises(
+                exceptions.ConfigError, daemons.RouterDaemon,
+                executable='/nonexistent/qdrouterd',
+                require_real=require_real)
+            self.assertEqual('executable', err.option)
+            self.assertIn('/nonexistent/qdrouterd does not exist', str(err))
+
+    def test_environment_path_that_does_not_exist_is_an_error(self):
+        """AMQP1_QPIDD names a qpidd: an error if it is missing, never a
+        skip or the stand-in."""
+        self.useFixture(fixtures.EnvironmentVariable(
+            'AMQP1_QPIDD', os.path.join(self.tmp, 'no-qpidd')))
+        for require_real in (False, True):
+            err = self.assertRaises(exceptions.ConfigError,
+                                    daemons.BrokerDaemon,
+                                    require_real=require_real)
+            self.assertEqual('AMQP1_QPIDD', err.option)
+            self.assertIn("option 'AMQP1_QPIDD': qpidd %s/no-qpidd does "
+                          "not exist" % self.tmp, str(err))
+        # impl='standin' does not look for the real one at all
+        self.assertEqual('standin',
+                         daemons.BrokerDaemon(impl='standin').impl)
+
+    def test_named_file_that_is_not_executable_is_an_error(self):
+        path = os.path.join(self.tmp, 'qdrouterd')
+        with open(path, 'w') as f:
+            f.write('#!/bin/sh\n')
+        self.useFixture(fixtures.EnvironmentVariable('AMQP1_QDROUTERD',
+                                                     path))
+        err = self.assertRaises(exceptions.ConfigError,
+                                daemons.RouterDaemon)
+        self.assertIn('%s is not executable' % path, str(err))
 
     def test_bad_impl(self):
         self.assertRaises(exceptions.ConfigError, daemons.RouterDaemon,

@@ -2,6 +2,7 @@
 
 import os
 
+import fixtures
 import pika
 import psutil
 import testtools
@@ -95,8 +96,40 @@ class TestRabbitMQDaemon(testtools.TestCase):
         self.assertEqual([], _processes_mentioning(workdir))
         self.assertEqual(0, daemon.returncode)
 
-    def test_missing_executable_skips(self):
+
+class TestRabbitMQServerChoice(testtools.TestCase):
+    """Absent (not named, not found) skips; a named path that does not
+    exist is an error naming who named it."""
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+        self.useFixture(fixtures.EnvironmentVariable('PATH', self.tmp))
+        self.useFixture(fixtures.EnvironmentVariable(
+            rabbitmq.EXECUTABLE_ENV))
+        self.useFixture(fixtures.MonkeyPatch(
+            'amqp1_fixtures.rabbitmq._DEBIAN_SCRIPT',
+            os.path.join(self.tmp, 'no-debian-script')))
+
+    def test_absent_skips(self):
+        self.assertIsNone(rabbitmq.find_rabbitmq_server())
+        daemon = rabbitmq.RabbitMQDaemon()
+        err = self.assertRaises(rabbitmq.DaemonNotInstalled, daemon.setUp)
+        self.assertIsInstance(err, exceptions.DaemonError)
+        self.assertIn('rabbitmq-server is not installed', str(err))
+
+    def test_missing_executable_is_an_error(self):
         daemon = rabbitmq.RabbitMQDaemon(executable='/nonexistent/rabbit')
-        err = self.assertRaises(Exception, daemon.setUp)
-        self.assertIsInstance(err.args[0][1], rabbitmq.DaemonNotInstalled)
-        self.assertIsInstance(err.args[0][1], exceptions.DaemonError)
+        err = self.assertRaises(fixtures.MultipleExceptions, daemon.setUp)
+        error = err.args[0][1]
+        self.assertIsInstance(error, exceptions.ConfigError)
+        self.assertEqual('executable', error.option)
+        self.assertIn('rabbitmq-server /nonexistent/rabbit does not exist',
+                      str(error))
+
+    def test_missing_environment_path_is_an_error(self):
+        self.useFixture(fixtures.EnvironmentVariable(
+            rabbitmq.EXECUTABLE_ENV, '/nonexistent/rabbit'))
+        err = self.assertRaises(exceptions.ConfigError,
+                                rabbitmq.find_rabbitmq_server)
+        self.assertEqual(rabbitmq.EXECUTABLE_ENV, err.option)

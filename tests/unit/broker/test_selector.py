@@ -1,9 +1,12 @@
 """Selectors, table-driven and without sockets."""
 
 from proton import Message
+from proton import symbol
+from proton import ulong
 import testtools
 
 from amqp1_fixtures.broker.selector import compile_selector
+from amqp1_fixtures.broker.selector import is_selector_descriptor
 from amqp1_fixtures.broker.selector import SelectorError
 
 
@@ -64,3 +67,19 @@ class TestSelector(testtools.TestCase):
                            ("colour = #", 'unexpected')):
             error = self.assertRaises(SelectorError, compile_selector, text)
             self.assertIn(part, str(error))
+
+
+class TestSelectorDescriptor(testtools.TestCase):
+
+    def test_symbolic_and_numeric(self):
+        """The filter's descriptor as proton decodes it: a symbol, or the
+        ulong 0x0000468C00000004 that rhea and JMS clients send."""
+        for descriptor, expected in (
+                (symbol('apache.org:selector-filter:string'), True),
+                (ulong(0x0000468C00000004), True),
+                (symbol('apache.org:legacy-amqp-topic-binding:string'),
+                 False),
+                (ulong(0x0000468C00000001), False),
+                (None, False)):
+            self.assertEqual(expected, is_selector_descriptor(descriptor),
+                             repr(descriptor))
