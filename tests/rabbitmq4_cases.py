@@ -59,6 +59,41 @@ CASES = [
          '400', "invalid property 'non-durable' for queue '{q}' in "
          "vhost '/'"),
     ]),
+    ('queue-quorum-exclusive', [
+        ('PUT', '/queues/{q}', {'exclusive': True,
+                                'arguments': {'x-queue-type': 'quorum'}},
+         '400', "invalid property 'exclusive-owner' for queue '{q}' in "
+         "vhost '/'"),
+    ]),
+    ('queue-quorum-auto-delete', [
+        ('PUT', '/queues/{q}', {'auto_delete': True,
+                                'arguments': {'x-queue-type': 'quorum'}},
+         '400', "invalid property 'auto-delete' for queue '{q}' in "
+         "vhost '/'"),
+    ]),
+    ('queue-inequivalent-expiry', [
+        ('PUT', '/queues/{q}', {'arguments': {'x-expires': 1000}}, '201',
+         ANY),
+        ('PUT', '/queues/{q}', {'arguments': {'x-expires': 2000}}, '409',
+         "inequivalent arg 'x-expires' for queue '{q}' in vhost '/': "
+         "received '2000' but current is '1000'"),
+        ('PUT', '/queues/{q}', {}, '409',
+         "inequivalent arg 'x-expires' for queue '{q}' in vhost '/': "
+         "received none but current is the value '1000' of type 'long'"),
+    ]),
+    ('queue-inequivalent-auto-delete', [
+        ('PUT', '/queues/{q}', {}, '201', ANY),
+        ('PUT', '/queues/{q}', {'auto_delete': True}, '409',
+         "inequivalent arg 'auto_delete' for queue '{q}' in vhost '/': "
+         "received 'true' but current is 'false'"),
+    ]),
+    ('exchange-inequivalent-durable', [
+        ('PUT', '/exchanges/{x}', {'type': 'topic', 'durable': False},
+         '204', None),
+        ('PUT', '/exchanges/{x}', {'type': 'topic'}, '409',
+         "inequivalent arg 'durable' for exchange '{x}' in vhost '/': "
+         "received 'true' but current is 'false'"),
+    ]),
     ('queue-transient-exclusive-expiring', [
         ('PUT', '/queues/{q}', {'durable': False, 'exclusive': True,
                                 'auto_delete': True,
@@ -157,4 +192,35 @@ CASES = [
         ('GET', '/bindings?src={x}&key=k', None, 'end',
          'amqp:internal-error'),
     ]),
+]
+
+
+#: topic exchange matching: (binding key, routing key, matches), each
+#: checked on the real broker (a message with the routing key is
+#: accepted when a queue bound with the binding key gets it, released
+#: otherwise)
+TOPIC_MATCHES = [
+    ('a.b', 'a.b', True),
+    ('a.b', 'a.c', False),
+    ('a.*', 'a.b', True),
+    ('a.*', 'a', False),
+    ('a.*', 'a.b.c', False),
+    ('*', 'a', True),
+    ('*', '', False),
+    ('a.#', 'a', True),
+    ('a.#', 'a.b.c', True),
+    ('a.#', 'b.a', False),
+    ('#', '', True),
+    ('#', 'a.b', True),
+    ('#.c', 'c', True),
+    ('#.c', 'a.b.c', True),
+    ('a.#.c', 'a.c', True),
+    ('a.#.c', 'a.x.y.c', True),
+    ('a.#.c', 'a.x.y', False),
+    ('*.*', 'a', False),
+    ('*.#', 'a', True),
+    ('', '', True),
+    ('', 'a', False),
+    ('a..b', 'a..b', True),
+    ('a.*.b', 'a..b', True),
 ]

@@ -402,6 +402,26 @@ def test_v2_null_target_uses_to(backend, clients):
 
 
 @pytest.mark.parametrize('backend', rows(), indirect=True)
+def test_topic_matching(backend, clients):
+    """tests/rabbitmq4_cases.py's TOPIC_MATCHES: a message reaches a
+    queue bound to a topic exchange with the binding key (accepted) or
+    not (released)."""
+    client = connect(clients, backend)
+    mgmt = Management(client)
+    relay = sender(clients, client, None)
+    outcomes = []
+    for binding, key, _ in rabbitmq4_cases.TOPIC_MATCHES:
+        exchange = unique('t')
+        assert mgmt.declare_exchange(exchange, 'topic').status == '204'
+        assert mgmt.bind(exchange, queue(mgmt), binding).status == '204'
+        delivery = relay.send('m', address='/exchanges/%s/%s' % (
+            quote(exchange), quote(key)) if key else
+            '/exchanges/%s' % quote(exchange))
+        outcomes.append(settled_state(clients, delivery) == ACCEPTED)
+    assert outcomes == [m for _, _, m in rabbitmq4_cases.TOPIC_MATCHES]
+
+
+@pytest.mark.parametrize('backend', rows(), indirect=True)
 def test_unroutable_message_is_released(backend, clients):
     """An exchange with no matching binding: ``released`` (not
     accepted, not rejected)."""
