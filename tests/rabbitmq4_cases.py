@@ -15,8 +15,41 @@ body must equal it), a str (the body must equal it), ``None`` (the body
 is null) or ``ANY``.
 """
 
+import uuid
+
 #: expected: the body is not checked
 ANY = object()
+
+
+def unique_names():
+    """Values for ``{q}``, ``{q2}`` and ``{x}``, new each call."""
+    tag = uuid.uuid4().hex[:12]
+    return {'{q}': 'mq.' + tag, '{q2}': 'mq2.' + tag, '{x}': 'mx.' + tag}
+
+
+def fill(value, names):
+    """``value`` with the placeholders of ``names`` replaced, in strings,
+    dict keys and values, and lists."""
+    if isinstance(value, str):
+        for key, name in names.items():
+            value = value.replace(key, name)
+        return value
+    if isinstance(value, dict):
+        return {fill(k, names): fill(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill(v, names) for v in value]
+    return value
+
+
+def check_body(body, expected):
+    """Assert that a response's ``body`` matches ``expected``."""
+    if expected is ANY:
+        return
+    if isinstance(expected, dict):
+        assert isinstance(body, dict), body
+        assert {k: body.get(k) for k in expected} == expected, body
+    else:
+        assert body == expected
 
 _QUEUE = {'durable': True, 'exclusive': False, 'auto_delete': False,
           'arguments': {}}
@@ -118,6 +151,10 @@ CASES = [
         ('PUT', '/queues/{q}', {}, '201', ANY),
         ('DELETE', '/queues/{q}/messages', None, '200',
          {'message_count': 0}),
+    ]),
+    ('queue-purge-missing', [
+        ('DELETE', '/queues/{q}/messages', None, '400',
+         "no queue '{q}' in vhost '/'"),
     ]),
     ('exchange-declare-redeclare-delete', [
         ('PUT', '/exchanges/{x}', {'type': 'fanout', 'durable': False},

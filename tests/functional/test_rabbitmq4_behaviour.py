@@ -223,34 +223,6 @@ def test_sasl_is_required(backend, clients):
 
 # --- the management node ----------------------------------------------------
 
-def _names():
-    return {'{q}': unique('mq'), '{q2}': unique('mq2'),
-            '{x}': unique('mx')}
-
-
-def _fill(value, names):
-    if isinstance(value, str):
-        for key, name in names.items():
-            value = value.replace(key, name)
-        return value
-    if isinstance(value, dict):
-        return {_fill(k, names): _fill(v, names) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_fill(v, names) for v in value]
-    return value
-
-
-def check_body(body, expected):
-    """``body`` matches ``expected`` as rabbitmq4_cases describes."""
-    if expected is rabbitmq4_cases.ANY:
-        return
-    if isinstance(expected, dict):
-        assert isinstance(body, dict), body
-        assert {k: body.get(k) for k in expected} == expected
-    else:
-        assert body == expected
-
-
 @pytest.mark.parametrize('case', [c[1] for c in rabbitmq4_cases.CASES],
                          ids=[c[0] for c in rabbitmq4_cases.CASES])
 @pytest.mark.parametrize('backend', rows(), indirect=True)
@@ -258,11 +230,12 @@ def test_management_requests(backend, clients, case):
     """Each case of tests/rabbitmq4_cases.py, in order, on one link
     pair: the status and body of each response, or the condition that
     ended the session."""
-    names = _names()
+    names = rabbitmq4_cases.unique_names()
     mgmt = Management(connect(clients, backend))
     for method, path, body, status, expected in case:
-        path, body, expected = (_fill(path, names), _fill(body, names),
-                                _fill(expected, names))
+        fill = rabbitmq4_cases.fill
+        path, body, expected = (fill(path, names), fill(body, names),
+                                fill(expected, names))
         if status == 'end':
             message = Message() if body == 'NO-BODY-SECTION' else None
             with pytest.raises(rabbitmq4_clients.ManagementFailed) as err:
@@ -276,7 +249,7 @@ def test_management_requests(backend, clients, case):
         response = mgmt.request(method, path, body)
         assert (method, path, response.status) == (method, path, status), \
             response.body
-        check_body(response.body, expected)
+        rabbitmq4_cases.check_body(response.body, expected)
 
 
 @pytest.mark.parametrize('backend', rows(), indirect=True)
