@@ -51,6 +51,7 @@ def check_body(body, expected):
     else:
         assert body == expected
 
+
 _QUEUE = {'durable': True, 'exclusive': False, 'auto_delete': False,
           'arguments': {}}
 
