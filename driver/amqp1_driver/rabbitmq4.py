@@ -138,7 +138,7 @@ def has_direct_reply_to(properties):
     return bool(version and version[:2] >= DIRECT_REPLY_TO_VERSION)
 
 
-# --- addresses ----------------------------------------------------------------
+# --- addresses ---------------------------------------------------------------
 
 def _quote(name):
     return parse.quote(name, safe='')
@@ -161,7 +161,7 @@ def exchange_address(exchange, routing_key=None):
     return '/exchanges/%s/%s' % (_quote(exchange), _quote(routing_key))
 
 
-# --- options ----------------------------------------------------------------
+# --- options -----------------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)
 class Options:
@@ -208,7 +208,7 @@ def queue_arguments(options, quorum, ttl=0):
     return args
 
 
-# --- topology and management requests ---------------------------------------
+# --- topology and management requests ----------------------------------------
 
 @dataclasses.dataclass(frozen=True)
 class ManagementRequest:
