@@ -80,7 +80,13 @@ test_rabbitmq4_behaviour.py records it):
   application/json``) and to accept data sections; the reply path also
   differs (the rabbit driver reads ``_reply_q`` from the body and
   replies through the default exchange; a ``reply-to`` property is
-  invisible to it).  Measured facts only; the driver does not do it yet.
+  invisible to it).  Measured (tests/driver/functional/
+  test_rabbitmq4_plans.py): a rabbit:// RPC server's declarations and
+  these plans' are equivalent (no 409), a cast sent over AMQP 1.0 as a
+  data section holding the rabbit driver's JSON envelope reaches the
+  rabbit:// server, and a rabbit:// notification reaches an AMQP 1.0
+  listener of :func:`notify_listen` as such a data section.  The driver
+  itself does not speak this format yet.
 """
 
 import dataclasses
