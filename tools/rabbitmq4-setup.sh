@@ -102,7 +102,12 @@ exec 9>> "$dir/.lock"
 flock 9
 if [[ ! -s $dir/stamp || ! -x $dir/root/usr/lib/rabbitmq/bin/rabbitmq-server ]]; then
     rm -f "$dir/stamp"
-    _rabbitmq4_build
+    # One retry: a mirror's hiccup should not fail a CI run; what was
+    # downloaded is in debs/ already.
+    _rabbitmq4_build || {
+        _rabbitmq4_say "retrying once"
+        _rabbitmq4_build
+    }
 else
     _rabbitmq4_say "reusing $dir/root ($(cat "$dir/stamp"))"
 fi
