@@ -24,6 +24,13 @@ if [[ -x ../shared/realqpid/bin/qdrouterd ]]; then
 else
     echo "run-tests: no ../shared/realqpid: real-daemon tests will skip" >&2
 fi
+# RabbitMQ 4, where tools/test-setup.sh built its Debian 13 root: the
+# RabbitMQ 4 fixtures and tests use it (they skip without it).
+rabbitmq4=${AMQP1_RABBITMQ4_DIR:-/var/cache/amqp1-fixtures/rabbitmq4}/bin/rabbitmq-server
+if [[ -z ${AMQP1_RABBITMQ4:-} && -x $rabbitmq4 ]]; then
+    export AMQP1_RABBITMQ4=$rabbitmq4
+    echo "run-tests: RabbitMQ 4 from $rabbitmq4" >&2
+fi
 python3 -m pip install -q --disable-pip-version-check 'tox>=4.0'
 
 python3 -m tox -e pep8,bashate,shell,oslo-functional,driver

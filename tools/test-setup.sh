@@ -4,7 +4,10 @@
 # building python-qpid-proton with TLS needs: profile "compile", tagged
 # "test" too), and with the "realqpid" profile when the real
 # qdrouterd/qpidd bundle is beside the checkout (../shared/realqpid).
-# Idempotent: does nothing when every package is already installed.
+# Then, on Debian and Ubuntu, a real RabbitMQ 4 in a Debian 13 root
+# (tools/rabbitmq4-setup.sh; AMQP1_RABBITMQ4_SETUP=0 skips it).
+# Idempotent: does nothing when every package is already installed and the
+# root is built.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,21 +37,28 @@ for pkg in "${packages[@]}"; do
     fi
 done
 
-if [[ ${#missing[@]} -eq 0 ]]; then
-    echo "test-setup: distribution packages already installed" >&2
-    exit 0
-fi
+function _test_setup_packages {
+    if [[ ${#missing[@]} -eq 0 ]]; then
+        echo "test-setup: distribution packages already installed" >&2
+        return 0
+    fi
+    local SUDO=
+    if [[ $(id -u) -ne 0 ]]; then
+        SUDO=sudo
+    fi
+    echo "test-setup: installing ${missing[*]}" >&2
+    $SUDO apt-get update -qq
+    # policy-rc.d may forbid starting services at install time; the tests
+    # start their own private RabbitMQ nodes, so the system one is not
+    # needed.
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    # The package starts a system-wide node where it can; tests never use it.
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q rabbitmq-server 2>/dev/null; then
+        $SUDO systemctl stop rabbitmq-server || true
+    fi
+}
 
-SUDO=
-if [[ $(id -u) -ne 0 ]]; then
-    SUDO=sudo
-fi
-echo "test-setup: installing ${missing[*]}" >&2
-$SUDO apt-get update -qq
-# policy-rc.d may forbid starting services at install time; the tests start
-# their own private RabbitMQ nodes, so the system one is not needed.
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# The package starts a system-wide node where it can; tests never use it.
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q rabbitmq-server 2>/dev/null; then
-    $SUDO systemctl stop rabbitmq-server || true
+_test_setup_packages
+if command -v dpkg-query >/dev/null 2>&1 && [[ ${AMQP1_RABBITMQ4_SETUP:-1} != 0 ]]; then
+    bash "$top/tools/rabbitmq4-setup.sh" > /dev/null
 fi

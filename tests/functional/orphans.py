@@ -119,6 +119,8 @@ if kind == 'service':
     from amqp1_fixtures.service import Amqp1Service as cls
 elif kind == 'rabbitmq':
     from amqp1_fixtures.daemons.rabbitmq import RabbitMQDaemon as cls
+elif kind == 'rabbitmq4':
+    from amqp1_fixtures.daemons.rabbitmq4 import RabbitMQ4Daemon as cls
 elif kind == 'router':
     from amqp1_fixtures.daemons.qpid import RouterDaemon as cls
 else:

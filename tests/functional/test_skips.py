@@ -21,8 +21,8 @@ import psutil
 import subunit
 import testtools
 
-from amqp1_fixtures import daemons
-from amqp1_fixtures import rabbitmq
+from amqp1_fixtures.daemons import qpid as daemons
+from amqp1_fixtures.daemons import rabbitmq
 from tests import realqpid
 
 ROUTER_ABSENT = 'qdrouterd is not installed'
@@ -52,8 +52,8 @@ while True:
 
 # Debian's rabbitmq-server is found at its package path too.
 HIDE_RABBIT = '''
-from amqp1_fixtures import daemons
-from amqp1_fixtures import rabbitmq
+from amqp1_fixtures.daemons import qpid as daemons
+from amqp1_fixtures.daemons import rabbitmq
 rabbitmq._DEBIAN_SCRIPT = '/nonexistent/rabbitmq-server'
 '''
 

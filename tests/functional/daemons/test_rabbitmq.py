@@ -108,7 +108,7 @@ class TestRabbitMQServerChoice(testtools.TestCase):
         self.useFixture(fixtures.EnvironmentVariable(
             rabbitmq.EXECUTABLE_ENV))
         self.useFixture(fixtures.MonkeyPatch(
-            'amqp1_fixtures.rabbitmq._DEBIAN_SCRIPT',
+            'amqp1_fixtures.daemons.rabbitmq._DEBIAN_SCRIPT',
             os.path.join(self.tmp, 'no-debian-script')))
 
     def test_absent_skips(self):

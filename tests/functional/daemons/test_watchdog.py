@@ -19,6 +19,7 @@ from testtools import content
 from amqp1_fixtures.daemons import qpid as daemons_mod
 from amqp1_fixtures.daemons import ports
 from amqp1_fixtures.daemons import rabbitmq
+from amqp1_fixtures.daemons import rabbitmq4
 from amqp1_fixtures import service
 from tests.functional import orphans
 
@@ -114,6 +115,17 @@ class TestDaemonFixtures(OrphanCase):
         # The node itself was among what was found (and is gone), not
         # only the rabbitmq-server script.
         self.assertIn('beam.smp', started.names.values())
+
+    def test_rabbitmq4_in_its_root_and_its_epmd(self):
+        # tools/rabbitmq4-setup.sh's node runs behind unshare and chroot:
+        # the processes inside are still the owner's to stop.
+        if not rabbitmq4.find_rabbitmq4_server():
+            self.skipTest(rabbitmq4.absent_reason())
+        child = self.start_fixture('rabbitmq4')
+        daemons = child.ready()
+        started = self.kill_and_check(child, daemons, ['rabbitmq4', 'epmd'])
+        self.assertIn('beam.smp', started.names.values())
+        self.assertIn('epmd', started.names.values())
 
 
 class TestServiceModes(OrphanCase):

@@ -4,7 +4,7 @@ import argparse
 
 import pytest
 
-from amqp1_fixtures import runner
+from amqp1_fixtures.cli import runner
 
 
 def _parse(argv):

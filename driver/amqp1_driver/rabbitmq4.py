@@ -1,0 +1,462 @@
+"""RabbitMQ >= 4 as the AMQP 1.0 intermediary: wire facts, free of I/O.
+
+Nothing here opens a socket: it tells the driver, for a peer that is
+RabbitMQ 4 (:func:`is_rabbitmq4`, from the peer's Open), which v2 address
+to send to or consume from for each kind of oslo.messaging target, and
+which topology (queues, exchanges, bindings) must be declared first
+through the ``/management`` node (:class:`ManagementRequest`).  Names and
+properties are those of oslo.messaging's rabbit driver (``impl_rabbit.py``
+and ``amqpdriver.py`` on master), so an operator's RabbitMQ tools show
+familiar topology and, where the message format allows, a ``rabbit://``
+service and an ``amqp://`` one share it.
+
+Design (what RabbitMQ 4.0.5 does, as tests/functional/
+test_rabbitmq4_behaviour.py records it):
+
+* **Detection.**  The Open's properties say ``product = RabbitMQ`` and
+  ``version = 4.0.5`` (3.x with its AMQP 1.0 plugin says ``3.x``;
+  qdrouterd ``qpid-dispatch-router``, qpidd ``qpid-cpp``).  The driver
+  picks these addresses when :func:`is_rabbitmq4` is true, as it picks
+  legacy or routable addresses for the others.
+
+* **Refusals end the session, not the link.**  An attach to a missing
+  queue or exchange, a malformed address, a dynamic source or a
+  transaction coordinator ends the *whole session* with the condition
+  (``amqp:not-found``, ``amqp:invalid-field``, ``amqp:not-implemented``);
+  only a queue deleted under a consumer detaches just that link
+  (``amqp:resource-deleted``).  So: declare before attaching; keep the
+  management link pair in a session of its own; send replies through one
+  anonymous-relay sender (null target, ``to`` per message), on which a
+  missing reply queue only *releases* that message.
+
+* **Sending.**  Every send goes to an exchange the sender has declared:
+  ``/exchanges/<exchange>/<routing key>``.  An unroutable message (no
+  server yet, no listener's queue) comes back ``released``: for a call or
+  cast that is "no consumer"; for a notification it cannot happen, the
+  sender declares the notification queue itself (as the rabbit driver's
+  ``_publish_and_creates_default_queue`` does) so a listener that starts
+  later still gets it.
+
+* **RPC replies on 4.0 and 4.1** (no dynamic sources: ``amqp:not-
+  implemented: Dynamic sources not supported``): the caller declares
+  ``reply_<uuid hex>`` as the rabbit driver does, consumes
+  ``/queues/reply_<uuid>`` and puts that address in each request's
+  ``reply-to`` (and ``_reply_q`` = the name, where a rabbit:// server
+  looks).  Unlike the rabbit driver's transient non-exclusive queue (a
+  kind RabbitMQ 4 deprecates: ``transient_nonexcl_queues``), it is
+  durable with ``x-expires`` = ``rabbit_transient_queues_ttl``: it
+  survives a reconnect (replies in flight are kept) and disappears on its
+  own 30 minutes after its caller is gone.  Messages to it are sent
+  non-durable (a message with no header is durable in RabbitMQ 4), so no
+  reply is written to disk.  On 4.2 and later
+  (:func:`has_direct_reply_to`) Direct Reply-To is there instead: a
+  dynamic source with capability ``rabbitmq:volatile-queue`` (not
+  verified here: no 4.2 packaged).
+
+* **Fanout**: exchange ``<topic>_fanout`` (fanout, auto-delete) and, per
+  server, ``<topic>_fanout_<uuid hex>`` bound to it, durable with
+  ``x-expires`` like the reply queue.
+
+* **Notifications**: exchange = the target's or ``control_exchange``
+  (topic); queue ``<topic>.<priority>`` (or the listener's pool) bound
+  with that key, durable when ``amqp_durable_queues`` (or quorum) is set,
+  as for the rabbit driver; sent durable when the queue is.
+
+* **Cleanup**: a server's private queues (its fanout queue) are deleted
+  when it stops (:attr:`ListenPlan.cleanup`), the reply queue at driver
+  cleanup; ``x-expires`` removes them anyway when a process dies.  The
+  shared queues ``<topic>`` and ``<topic>.<server>`` are kept, as the
+  rabbit driver keeps them.
+
+* **rabbit:// and amqp:// on one RabbitMQ.**  The topology is shared
+  (same names and properties for the same options), but not the message
+  format: the rabbit driver publishes a JSON envelope as an AMQP 0-9-1
+  body, which an AMQP 1.0 receiver gets as a *data* section (bytes, with
+  ``content-type`` and the 0-9-1 properties mapped); the amqp:// driver
+  sends an *amqp-value* string, which a 0-9-1 consumer gets as the AMQP
+  1.0 encoding of the section (0-9-1 ``type`` = ``amqp-1.0``), which
+  kombu cannot decode.  Sharing needs the amqp:// driver to send
+  ``data`` sections holding the rabbit driver's JSON (``content-type
+  application/json``) and to accept data sections; the reply path also
+  differs (the rabbit driver reads ``_reply_q`` from the body and
+  replies through the default exchange; a ``reply-to`` property is
+  invisible to it).  Measured (tests/driver/functional/
+  test_rabbitmq4_plans.py): a rabbit:// RPC server's declarations and
+  these plans' are equivalent (no 409), a cast sent over AMQP 1.0 as a
+  data section holding the rabbit driver's JSON envelope reaches the
+  rabbit:// server, and a rabbit:// notification reaches an AMQP 1.0
+  listener of :func:`notify_listen` as such a data section.  The driver
+  itself does not speak this format yet.
+"""
+
+import dataclasses
+import re
+from urllib import parse
+
+#: the product name in RabbitMQ's Open
+PRODUCT = 'RabbitMQ'
+
+#: the first version with AMQP 1.0 built in and v2 addresses
+MIN_VERSION = (4, 0)
+
+#: the first version with Direct Reply-To over AMQP 1.0
+DIRECT_REPLY_TO_VERSION = (4, 2)
+
+#: the management node's address
+MANAGEMENT_ADDRESS = '/management'
+
+#: statuses of a successful management request
+OK_STATUSES = ('200', '201', '204')
+
+#: the capability of a Direct Reply-To source (4.2+)
+VOLATILE_QUEUE_CAPABILITY = 'rabbitmq:volatile-queue'
+
+
+# --- the peer ----------------------------------------------------------------
+
+def _props(properties):
+    """Open properties with plain str keys (proton gives symbols)."""
+    return {str(k): v for k, v in (properties or {}).items()}
+
+
+def broker_version(properties):
+    """RabbitMQ's version from an Open's properties, as a tuple of ints,
+    or ``None`` when the peer is not RabbitMQ or says no version."""
+    props = _props(properties)
+    if str(props.get('product', '')) != PRODUCT:
+        return None
+    match = re.match(r'^(\d+)\.(\d+)(?:\.(\d+))?',
+                     str(props.get('version', '')))
+    if not match:
+        return None
+    return tuple(int(g or 0) for g in match.groups())
+
+
+def is_rabbitmq4(properties):
+    """Whether an Open's properties are RabbitMQ 4.0 or later's."""
+    version = broker_version(properties)
+    return bool(version and version[:2] >= MIN_VERSION)
+
+
+def has_direct_reply_to(properties):
+    """Whether the broker offers Direct Reply-To over AMQP 1.0 (4.2+)."""
+    version = broker_version(properties)
+    return bool(version and version[:2] >= DIRECT_REPLY_TO_VERSION)
+
+
+# --- addresses ---------------------------------------------------------------
+
+def _quote(name):
+    return parse.quote(name, safe='')
+
+
+def queue_address(name):
+    """``/queues/<name>``: a v2 source or target."""
+    if not name:
+        raise ValueError('a queue address needs a name')
+    return '/queues/%s' % _quote(name)
+
+
+def exchange_address(exchange, routing_key=None):
+    """``/exchanges/<exchange>[/<routing key>]``: a v2 target (the empty
+    key when none is given)."""
+    if not exchange:
+        raise ValueError('the default exchange has no v2 exchange address')
+    if routing_key is None:
+        return '/exchanges/%s' % _quote(exchange)
+    return '/exchanges/%s/%s' % (_quote(exchange), _quote(routing_key))
+
+
+# --- options -----------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """The rabbit driver's options that shape topology (same names and
+    defaults as ``[oslo_messaging_rabbit]``)."""
+
+    control_exchange: str = 'openstack'
+    amqp_durable_queues: bool = False
+    amqp_auto_delete: bool = False
+    rabbit_quorum_queue: bool = False
+    rabbit_transient_quorum_queue: bool = False
+    rabbit_transient_queues_ttl: int = 1800
+    rabbit_quorum_delivery_limit: int = 0
+    rabbit_quorum_max_memory_length: int = 0
+    rabbit_quorum_max_memory_bytes: int = 0
+
+    @property
+    def durable(self):
+        """Durability of the shared queues and exchanges (quorum queues
+        are always durable)."""
+        return self.amqp_durable_queues or self.rabbit_quorum_queue
+
+
+def queue_arguments(options, quorum, ttl=0):
+    """A queue's ``x-`` arguments, as the rabbit driver's
+    ``_get_queue_arguments`` builds them.
+
+    :param quorum: a quorum queue, with the quorum options.
+    :param ttl: ``x-expires`` in seconds (0: none).
+    """
+    args = {}
+    if quorum:
+        args['x-queue-type'] = 'quorum'
+        for key, value in (
+                ('x-delivery-limit', options.rabbit_quorum_delivery_limit),
+                ('x-max-in-memory-length',
+                 options.rabbit_quorum_max_memory_length),
+                ('x-max-in-memory-bytes',
+                 options.rabbit_quorum_max_memory_bytes)):
+            if value:
+                args[key] = value
+    if ttl > 0:
+        args['x-expires'] = ttl * 1000
+    return args
+
+
+# --- topology and management requests ----------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class ManagementRequest:
+    """One HTTP-over-AMQP request: message ``subject`` = :attr:`method`,
+    ``to`` = :attr:`path`, amqp-value body :attr:`body` (``None`` is sent
+    as an amqp-value null: a request with no body section ends RabbitMQ
+    4.0's session), ``reply-to`` = ``$me``."""
+
+    method: str
+    path: str
+    body: object = None
+
+
+@dataclasses.dataclass(frozen=True)
+class QueueSpec:
+    """A queue to declare."""
+
+    name: str
+    durable: bool
+    exclusive: bool = False
+    auto_delete: bool = False
+    arguments: tuple = ()
+
+    def declare(self):
+        """The ``PUT /queues/<name>`` request."""
+        return ManagementRequest('PUT', '/queues/%s' % _quote(self.name), {
+            'durable': self.durable, 'exclusive': self.exclusive,
+            'auto_delete': self.auto_delete,
+            'arguments': dict(self.arguments)})
+
+    def delete(self):
+        """The ``DELETE /queues/<name>`` request."""
+        return ManagementRequest('DELETE', '/queues/%s' % _quote(self.name))
+
+
+@dataclasses.dataclass(frozen=True)
+class ExchangeSpec:
+    """An exchange to declare."""
+
+    name: str
+    type: str
+    durable: bool
+    auto_delete: bool = False
+
+    def declare(self):
+        """The ``PUT /exchanges/<name>`` request."""
+        return ManagementRequest(
+            'PUT', '/exchanges/%s' % _quote(self.name), {
+                'type': self.type, 'durable': self.durable,
+                'auto_delete': self.auto_delete, 'internal': False,
+                'arguments': {}})
+
+
+@dataclasses.dataclass(frozen=True)
+class BindingSpec:
+    """A queue bound to an exchange with a key."""
+
+    exchange: str
+    queue: str
+    key: str
+
+    def declare(self):
+        """The ``POST /bindings`` request."""
+        return ManagementRequest('POST', '/bindings', {
+            'source': self.exchange, 'destination_queue': self.queue,
+            'binding_key': self.key, 'arguments': {}})
+
+
+class ManagementError(Exception):
+    """The management node refused a request.
+
+    :param request: the :class:`ManagementRequest`.
+    :param status: the response's status (subject).
+    :param text: its body (RabbitMQ's explanation).
+    """
+
+    def __init__(self, request, status, text):
+        super().__init__('%s %s: %s %s' % (request.method, request.path,
+                                           status, text))
+        self.request = request
+        self.status = status
+        self.text = text
+
+
+def check_response(request, status, body):
+    """Return ``body`` of a successful response to ``request``.
+
+    :raises ManagementError: any status but 200, 201 and 204 (409: a
+        declaration not equivalent to what exists, e.g. another service
+        declared the queue with other options).
+    """
+    if status not in OK_STATUSES:
+        raise ManagementError(request, status, body)
+    return body
+
+
+@dataclasses.dataclass(frozen=True)
+class SendPlan:
+    """Where a message goes and what must exist first.
+
+    :ivar address: the v2 target (a link's target, or ``to`` on an
+        anonymous-relay link).
+    :ivar declare: specs to declare, in order, before the first send.
+    :ivar durable: send the message durable (header ``durable``).
+    """
+
+    address: str
+    declare: tuple = ()
+    durable: bool = False
+
+    def requests(self):
+        """The management requests of :attr:`declare`."""
+        return [spec.declare() for spec in self.declare]
+
+
+@dataclasses.dataclass(frozen=True)
+class ListenPlan:
+    """What a server or listener consumes and what must exist first.
+
+    :ivar sources: v2 source addresses to attach receivers to.
+    :ivar declare: specs to declare, in order, before attaching.
+    :ivar cleanup: specs to delete when it stops (its private queues).
+    :ivar reply_to: for a reply queue, the ``reply-to`` of requests.
+    """
+
+    sources: tuple
+    declare: tuple = ()
+    cleanup: tuple = ()
+    reply_to: str = None
+
+    def requests(self):
+        """The management requests of :attr:`declare`."""
+        return [spec.declare() for spec in self.declare]
+
+    def cleanup_requests(self):
+        """The management requests deleting :attr:`cleanup`."""
+        return [spec.delete() for spec in self.cleanup]
+
+
+def _rpc_exchange(options, exchange):
+    return ExchangeSpec(exchange or options.control_exchange, 'topic',
+                        options.durable, options.amqp_auto_delete)
+
+
+def _fanout_exchange(options, topic):
+    return ExchangeSpec('%s_fanout' % topic, 'fanout',
+                        options.rabbit_transient_quorum_queue,
+                        auto_delete=True)
+
+
+def _shared_queue(options, name):
+    # The rabbit driver's topic consumer queue: shared by every server
+    # (and a rabbit:// one) of the topic, so the same properties.
+    return QueueSpec(name, options.durable,
+                     auto_delete=options.amqp_auto_delete,
+                     arguments=tuple(sorted(queue_arguments(
+                         options, options.rabbit_quorum_queue).items())))
+
+
+def _private_queue(options, name):
+    # Nobody else declares it: durable (not the deprecated transient
+    # non-exclusive kind) and expiring once unused.
+    quorum = options.rabbit_transient_quorum_queue
+    return QueueSpec(name, True, arguments=tuple(sorted(queue_arguments(
+        options, quorum, options.rabbit_transient_queues_ttl).items())))
+
+
+def rpc_send(topic, server=None, fanout=False, exchange=None,
+             options=Options()):
+    """A call or cast: to a topic, to one server of it, or to all.
+
+    :param exchange: the target's exchange (default control_exchange).
+    """
+    if not topic:
+        raise ValueError('an RPC target needs a topic')
+    if fanout:
+        spec = _fanout_exchange(options, topic)
+        return SendPlan(exchange_address(spec.name), (spec,))
+    spec = _rpc_exchange(options, exchange)
+    key = '%s.%s' % (topic, server) if server else topic
+    return SendPlan(exchange_address(spec.name, key), (spec,))
+
+
+def rpc_listen(topic, server, unique, exchange=None, options=Options()):
+    """An RPC server's queues: ``<topic>``, ``<topic>.<server>`` and its
+    own ``<topic>_fanout_<unique>``.
+
+    :param unique: a hex uuid of the server instance.
+    """
+    if not topic or not server:
+        raise ValueError('an RPC server needs a topic and a server')
+    rpc = _rpc_exchange(options, exchange)
+    fanout = _fanout_exchange(options, topic)
+    shared = [_shared_queue(options, topic),
+              _shared_queue(options, '%s.%s' % (topic, server))]
+    own = _private_queue(options, '%s_fanout_%s' % (topic, unique))
+    declare = (rpc, shared[0], BindingSpec(rpc.name, shared[0].name, topic),
+               shared[1], BindingSpec(rpc.name, shared[1].name,
+                                      shared[1].name),
+               fanout, own, BindingSpec(fanout.name, own.name, topic))
+    return ListenPlan(tuple(queue_address(q.name)
+                            for q in shared + [own]),
+                      declare, cleanup=(own,))
+
+
+def reply_queue(unique, options=Options()):
+    """A caller's reply queue ``reply_<unique>`` (4.0 and 4.1)."""
+    spec = _private_queue(options, 'reply_%s' % unique)
+    address = queue_address(spec.name)
+    return ListenPlan((address,), (spec,), cleanup=(spec,),
+                      reply_to=address)
+
+
+def reply_address(reply_to=None, reply_queue_name=None):
+    """Where a server sends a reply, as ``to`` on its anonymous-relay
+    sender: the request's ``reply-to``, else the ``_reply_q`` a rabbit://
+    caller put in its message (a queue on the default exchange)."""
+    if reply_to:
+        return reply_to
+    if reply_queue_name:
+        return queue_address(reply_queue_name)
+    raise ValueError('a request without reply-to or _reply_q')
+
+
+def notify_send(topic, priority, exchange=None, options=Options()):
+    """A notification: the exchange and the ``<topic>.<priority>`` queue
+    bound to it are declared by the sender, so nothing is lost before a
+    listener comes."""
+    key = '%s.%s' % (topic, priority)
+    spec = _rpc_exchange(options, exchange)
+    queue = _shared_queue(options, key)
+    return SendPlan(exchange_address(spec.name, key),
+                    (spec, queue, BindingSpec(spec.name, key, key)),
+                    durable=queue.durable)
+
+
+def notify_listen(topic, priority, exchange=None, pool=None,
+                  options=Options()):
+    """A notification listener: queue ``<topic>.<priority>`` (or its
+    pool's) bound to the exchange with ``<topic>.<priority>``."""
+    key = '%s.%s' % (topic, priority)
+    spec = _rpc_exchange(options, exchange)
+    queue = _shared_queue(options, pool or key)
+    return ListenPlan((queue_address(queue.name),),
+                      (spec, queue, BindingSpec(spec.name, queue.name, key)))
