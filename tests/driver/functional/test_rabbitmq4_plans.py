@@ -4,7 +4,7 @@ sources of the matching listen plan, notifications wait for a listener
 that comes later, a reply to a reply queue that is gone is released
 without harm -- and the same topology is shared with oslo.messaging's
 rabbit driver on the same node (what each side sees of the other's
-messages: tests/functional/test_rabbitmq4_behaviour.py).
+messages: tests/functional/rabbit/test_rabbitmq4_behaviour.py).
 
 Proton clients stand in for the driver (it does not speak RabbitMQ 4
 yet); skipped with the reason where there is no RabbitMQ 4."""
@@ -25,11 +25,11 @@ from tests.functional import proton_clients
 from tests.functional.proton_clients import ACCEPTED
 from tests.functional.proton_clients import RELEASED
 from tests.functional.rabbitmq4_clients import Management
-from tests.functional.test_rabbitmq4_behaviour import connect
-from tests.functional.test_rabbitmq4_behaviour import ended
-from tests.functional.test_rabbitmq4_behaviour import receiver
-from tests.functional.test_rabbitmq4_behaviour import sender
-from tests.functional.test_rabbitmq4_behaviour import settled_state
+from tests.functional.rabbit.test_rabbitmq4_behaviour import connect
+from tests.functional.rabbit.test_rabbitmq4_behaviour import ended
+from tests.functional.rabbit.test_rabbitmq4_behaviour import receiver
+from tests.functional.rabbit.test_rabbitmq4_behaviour import sender
+from tests.functional.rabbit.test_rabbitmq4_behaviour import settled_state
 
 
 @pytest.fixture(scope='module')
