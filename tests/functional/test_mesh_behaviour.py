@@ -29,30 +29,19 @@ import pytest
 from proton import Condition
 from proton import symbol
 
-from amqp1_fixtures.mesh import RouterMesh
 from tests.functional import mesh_clients
 from tests.functional.mesh_clients import receiver
 from tests.functional.mesh_clients import sender
 from tests.functional.mesh_clients import Stopwatch
+from tests.functional import meshes
+from tests.functional.meshes import THROUGH_B
+from tests.functional.meshes import TOPOLOGIES
 from tests.functional import proton_clients
 from tests.functional.proton_clients import ACCEPTED
 from tests.functional.proton_clients import MODIFIED
 from tests.functional.proton_clients import REJECTED
 from tests.functional.proton_clients import RELEASED
 from tests.functional.proton_clients import unique
-from tests import realqpid
-
-#: the implementations of a mesh; the fake and stand-in meshes come later
-IMPLS = ('qdrouterd',)
-
-TOPOLOGIES = {
-    'line': [('B', 'A', 1), ('C', 'B', 1)],
-    'triangle': [('B', 'A', 1), ('C', 'B', 1), ('C', 'A', 1)],
-    'costly': [('B', 'A', 1), ('C', 'B', 1), ('C', 'A', 5)],
-}
-
-#: topologies in which B is on A's cheapest path to C
-THROUGH_B = ('line', 'costly')
 
 #: the oslo.messaging prefixes the routers are configured with
 #: (amqp1_fixtures.qdrouterd_conf.ROUTER_ADDRESSES)
@@ -82,65 +71,25 @@ BOOK_DIFFERENCES = {
 }
 
 
-def _make(impl, links):
-    if impl == 'qdrouterd':
-        if not realqpid.find('qdrouterd'):
-            pytest.skip(realqpid.absent_reason('qdrouterd'))
-        return RouterMesh(links, daemons=True, impl='qdrouterd',
-                          require_real=True)
-    raise AssertionError('unknown implementation %r' % impl)
-
-
 def rows(topologies=tuple(TOPOLOGIES), scenario=None):
-    """One ``(impl, topology)`` parameter per implementation and
-    topology, id ``impl-topology``."""
-    reason = MESH_DIFFERENCES.get(scenario)
-    params = []
-    for impl in IMPLS:
-        for topology in topologies:
-            marks = ()
-            if reason and impl != 'qdrouterd':
-                marks = pytest.mark.xfail(strict=True, reason=reason)
-            params.append(pytest.param((impl, topology), marks=marks,
-                                       id='%s-%s' % (impl, topology)))
-    return params
-
-
-def _stop(mesh, request):
-    """Clean the mesh up, printing its routers' log tails first if the
-    test failed (pytest shows them with the failure)."""
-    if getattr(request.node, 'failed', False):
-        for name, router in sorted(mesh.routers.items()):
-            print('--- router %s (%s) log tail ---\n%s'
-                  % (name, router.log_path, router.log_tail(40)))
-    mesh.cleanUp()
-
-
-def _start(param):
-    impl, topology = param
-    mesh = _make(impl, TOPOLOGIES[topology])
-    watch = Stopwatch()
-    mesh.setUp()
-    mesh.topology = topology
-    mesh.started_after = watch()
-    return mesh
+    return meshes.rows(topologies, MESH_DIFFERENCES, scenario)
 
 
 @pytest.fixture(scope='module')
 def mesh(request):
     """A converged mesh shared by the tests of one row (they use
     addresses of their own and leave no link behind)."""
-    started = _start(request.param)
+    started = meshes.start(request.param)
     yield started
-    _stop(started, request)
+    meshes.stop(started, request)
 
 
 @pytest.fixture
 def fresh_mesh(request):
     """A mesh of the test's own, for tests that kill or restart routers."""
-    started = _start(request.param)
+    started = meshes.start(request.param)
     yield started
-    _stop(started, request)
+    meshes.stop(started, request)
 
 
 @pytest.fixture
