@@ -400,19 +400,20 @@ def test_multicast_outcome_waits_for_every_copy(mesh, clients):
                  receiver(conns['C'], address)]
     producer = sender(conns['A'], address)
     mesh_clients.wait_known(clients, conns, 'A', 'BC')
+    copies = 2 if mesh.topology == 'triangle' else 1
     got = []
     for states, _ in MULTICAST_OUTCOMES:
         delivery = producer.send(str(states))
-        clients.wait(lambda: all(c.unsettled() for c in consumers),
-                     what='the copies')
-        copies = [(c, item) for c in consumers for item in c.unsettled()]
-        for index, (consumer, item) in enumerate(copies):
+        clients.wait(lambda: all(len(c.unsettled()) == copies
+                                 for c in consumers), what='the copies')
+        held = [(c, item) for c in consumers for item in c.unsettled()]
+        for index, (consumer, item) in enumerate(held):
             state = states[consumers.index(consumer)]
             consumer.settle(
                 item, state, failed=state == MODIFIED,
                 condition=(Condition('amqp:precondition-failed', 'no')
                            if state == REJECTED else None))
-            if index < len(copies) - 1:
+            if index < len(held) - 1:
                 sync_all(conns)
                 assert not delivery.settled
                 assert delivery.remote_state == 0
@@ -686,9 +687,13 @@ def test_kill_a_router_off_the_path(fresh_mesh, clients):
 def test_kill_a_consumers_router(fresh_mesh, clients, record_property):
     """Closest consumers on B and C take turns; B is killed holding
     messages: the producer gets those modified (delivery-failed) at once.
-    A keeps giving B its turn until it has recomputed its routes
-    (measured: 0.8 s), and those messages are released; then every
-    message goes to C."""
+    Then A may keep giving the dead B its turn, and those messages are
+    released (none is lost, C's are accepted): A keeps B's router entry,
+    with B's consumers and no way to it, until B's link state is stale
+    (``remoteLsMaxAgeSeconds``, 60 s).  Measured: the releases stopped
+    0.6-0.8 s after the kill in two runs, and only 62.9 s after it in
+    three others (one message in two released all along); so the test
+    watches 5 s and asserts the pattern only."""
     mesh = fresh_mesh
     conns = connect(clients, mesh)
     address = unique(CLOSEST)
@@ -711,7 +716,7 @@ def test_kill_a_consumers_router(fresh_mesh, clients, record_property):
                       for body in states}
     mesh_clients.settle_all([consumers['C']], ACCEPTED)
     outcomes, last_released = [], None
-    while watch() < 20 and outcomes[-10:] != [ACCEPTED] * 10:
+    while watch() < 5 and outcomes[-10:] != [ACCEPTED] * 10:
         delivery = producer.send('after %d' % len(outcomes))
         clients.wait(lambda: delivery.remote_state or
                      consumers['C'].unsettled(), what='a message')
@@ -723,12 +728,15 @@ def test_kill_a_consumers_router(fresh_mesh, clients, record_property):
         clients.idle(0.02)
     record_property('rerouted_after_s', last_released and round(
         last_released, 3))
-    # Until A's routes are recomputed it keeps taking turns between C and
-    # the dead B, whose turns are released; then everything goes to C.
-    assert outcomes[-10:] == [ACCEPTED] * 10
-    released = [i for i, o in enumerate(outcomes) if o == RELEASED]
+    # C's turns are accepted, the dead B's released, never two in a row;
+    # once B is forgotten, everything goes to C.
     assert set(outcomes) <= {ACCEPTED, RELEASED}
-    assert all(outcomes[i + 1] == ACCEPTED for i in released)
+    released = [i for i, o in enumerate(outcomes) if o == RELEASED]
+    assert all(outcomes[i + 1] == ACCEPTED for i in released
+               if i + 1 < len(outcomes))
+    if released:
+        assert outcomes[released[-1] + 1:] == \
+            [ACCEPTED] * (len(outcomes) - released[-1] - 1)
 
 
 @pytest.mark.parametrize('fresh_mesh', rows(), indirect=True)
