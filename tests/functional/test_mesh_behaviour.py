@@ -68,6 +68,11 @@ BOOK_DIFFERENCES = {
                         'from A to the other one too',
     'multicast-rejected': 'the book\'s table is followed, but a '
                           'rejection\'s error condition is dropped',
+    'router-loss': 'the book: closest sends "along the shortest path"; '
+                   'after a router is killed, a router that counted it '
+                   'among the closest may keep giving it turns, whose '
+                   'messages are released, until its link state is '
+                   'stale (remoteLsMaxAgeSeconds, 60 s)',
 }
 
 
