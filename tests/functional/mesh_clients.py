@@ -54,6 +54,24 @@ def settle_all(receivers, state, replenish=False):
                 r.flow(1)
 
 
+def send_one(clients, snd, receivers, body, timeout=30.0):
+    """Send one message and wait for its outcome; ``receivers`` settle
+    whatever they get ACCEPTED (and grant the credit back).
+
+    :returns: ``(outcome, receivers that got it)``.
+    """
+    before = [len(r.received) for r in receivers]
+    delivery = snd.send(body)
+    clients.wait(lambda: delivery.remote_state or any(
+        r.unsettled() for r in receivers), timeout=timeout,
+        what='%r to arrive somewhere' % (body,))
+    settle_all(receivers, ACCEPTED, replenish=True)
+    clients.wait(lambda: delivery.remote_state, timeout=timeout,
+                 what='the outcome of %r' % (body,))
+    got = [r for r, n in zip(receivers, before) if len(r.received) > n]
+    return delivery.remote_state, got
+
+
 def send_until(clients, snd, receivers, target, timeout=30.0, body='probe'):
     """Send one message at a time to ``snd``'s address (waiting for each
     outcome) until one reaches ``target`` (one of ``receivers``), which
@@ -71,20 +89,12 @@ def send_until(clients, snd, receivers, target, timeout=30.0, body='probe'):
     outcomes = []
     deadline = time.monotonic() + timeout
     while True:
-        before = len(target.received)
         clients.wait(lambda: snd.credit > 0, what='credit',
                      timeout=max(0.1, deadline - time.monotonic()))
-        delivery = snd.send(body)
-        clients.wait(lambda: delivery.remote_state or len(
-            target.received) > before or any(
-                r.unsettled() for r in receivers),
-            what='%s to arrive somewhere' % body,
-            timeout=max(0.1, deadline - time.monotonic()))
-        settle_all(receivers, ACCEPTED, replenish=True)
-        clients.wait(lambda: delivery.remote_state, what='its outcome',
-                     timeout=max(0.1, deadline - time.monotonic()))
-        outcomes.append(delivery.remote_state)
-        if len(target.received) > before:
+        outcome, got = send_one(clients, snd, receivers, body,
+                                max(0.1, deadline - time.monotonic()))
+        outcomes.append(outcome)
+        if target in got:
             return watch(), outcomes
 
 

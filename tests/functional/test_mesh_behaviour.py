@@ -268,14 +268,8 @@ def test_closest_reroutes_when_a_consumer_detaches(mesh, clients):
     mesh_clients.wait_known(clients, conns, 'A', 'BC')
     consumers['B'].close()
     clients.wait(lambda: consumers['B'].refused, what='detach')
-    outcomes = []
-    for i in range(20):
-        delivery = producer.send(i)
-        clients.wait(lambda: delivery.remote_state or
-                     consumers['C'].unsettled(), what='message %d' % i)
-        mesh_clients.settle_all([consumers['C']], ACCEPTED, replenish=True)
-        clients.wait(lambda: delivery.remote_state, what='outcome')
-        outcomes.append(delivery.remote_state)
+    outcomes = [mesh_clients.send_one(clients, producer, [consumers['C']],
+                                      i)[0] for i in range(20)]
     assert outcomes == [ACCEPTED] * 20
     assert consumers['C'].bodies == list(range(20))
 
@@ -330,16 +324,12 @@ def test_balanced_at_low_load_stays_on_one_consumer(mesh, clients):
 
     def one_at_a_time(count):
         got = []
+        names = {id(r): n for n, r in consumers.items()}
         for i in range(count):
-            delivery = producer.send(i)
-            clients.wait(lambda: delivery.remote_state or any(
-                r.unsettled() for r in consumers.values()),
-                what='message %d' % i)
-            got += [n for n, r in consumers.items() if r.unsettled()]
-            mesh_clients.settle_all(consumers.values(), ACCEPTED,
-                                    replenish=True)
-            clients.wait(lambda: delivery.remote_state, what='outcome')
-            assert delivery.remote_state == ACCEPTED
+            outcome, reached = mesh_clients.send_one(
+                clients, producer, list(consumers.values()), i)
+            assert outcome == ACCEPTED
+            got += [names[id(r)] for r in reached]
         return got
 
     assert one_at_a_time(6) == ['A'] * 6
@@ -621,14 +611,11 @@ def _first_accepted(clients, producer, consumer, timeout=60.0):
     watch = Stopwatch()
     outcomes = []
     while True:
-        delivery = producer.send('again %d' % len(outcomes))
-        clients.wait(lambda: delivery.remote_state or consumer.unsettled(),
-                     timeout=max(0.1, timeout - watch()),
-                     what='a message to get through')
-        mesh_clients.settle_all([consumer], ACCEPTED, replenish=True)
-        clients.wait(lambda: delivery.remote_state, what='its outcome')
-        outcomes.append(delivery.remote_state)
-        if delivery.remote_state == ACCEPTED:
+        outcome, _ = mesh_clients.send_one(
+            clients, producer, [consumer], 'again %d' % len(outcomes),
+            timeout=max(0.1, timeout - watch()))
+        outcomes.append(outcome)
+        if outcome == ACCEPTED:
             return watch(), outcomes
         clients.idle(0.05)
 
@@ -722,13 +709,10 @@ def test_kill_a_consumers_router(fresh_mesh, clients, record_property):
     mesh_clients.settle_all([consumers['C']], ACCEPTED)
     outcomes, last_released = [], None
     while watch() < 5 and outcomes[-10:] != [ACCEPTED] * 10:
-        delivery = producer.send('after %d' % len(outcomes))
-        clients.wait(lambda: delivery.remote_state or
-                     consumers['C'].unsettled(), what='a message')
-        mesh_clients.settle_all([consumers['C']], ACCEPTED, replenish=True)
-        clients.wait(lambda: delivery.remote_state, what='outcome')
-        outcomes.append(delivery.remote_state)
-        if delivery.remote_state == RELEASED:
+        outcome, _ = mesh_clients.send_one(
+            clients, producer, [consumers['C']], 'after %d' % len(outcomes))
+        outcomes.append(outcome)
+        if outcome == RELEASED:
             last_released = watch()
         clients.idle(0.02)
     record_property('rerouted_after_s', last_released and round(
