@@ -1,6 +1,7 @@
 """Test-run wiring: use the real qdrouterd/qpidd where they are (see
-:mod:`tests.realqpid`), and end the run with a line counting the daemons
-it launched, children's included."""
+:mod:`tests.realqpid`), end the run with a line counting the daemons
+it launched, children's included, and let fixtures know whether their
+test failed (``request.node.failed``), to print their daemons' logs."""
 
 import os
 import tempfile
@@ -43,3 +44,11 @@ def pytest_unconfigure(config):
     path = config.stash.get(_LOG, None)
     if path is not None:
         os.unlink(path)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        item.failed = True

@@ -217,7 +217,8 @@ class Client(Handler):
 
     # --- links ----------------------------------------------------------
 
-    def sender(self, address, presettled=False, wait=True, options=()):
+    def sender(self, address, presettled=False, wait=True, options=(),
+               name=None):
         """Attach a sending link.
 
         :param address: the target address; ``None`` for an anonymous
@@ -225,10 +226,13 @@ class Client(Handler):
         :param presettled: send pre-settled (at-most-once).
         :param wait: return once the peer answered the attach.
         :param options: more :class:`proton.reactor.LinkOption` objects.
+        :param name: the link name (default: proton's, from the container
+            id and the address, so two senders of one connection to one
+            address need names of their own).
         """
         options = ([AtMostOnce()] if presettled else []) + list(options)
         link = self.clients.container.create_sender(
-            self.connection, address, options=options)
+            self.connection, address, options=options, name=name)
         sender = Sender(self, link)
         if wait:
             self.clients.wait(lambda: self._attached(link),
@@ -246,7 +250,9 @@ class Client(Handler):
         :param wait: return once the peer answered the attach.
         :param options: more :class:`proton.reactor.LinkOption` objects
             (``Copy()`` to browse, ``Selector(...)``...).
-        :param name: the link name (default: a random one).
+        :param name: the link name (default: proton's, from the container
+            id and the address: give two receivers of one connection for
+            one address names of their own).
         """
         options = ([AtMostOnce()] if presettled else []) + list(options)
         link = self.clients.container.create_receiver(

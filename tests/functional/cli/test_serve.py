@@ -247,6 +247,22 @@ class TestServeRouter(ServeTestCase):
         self.assertOneLineError(
             process, serve.EXIT_CONFIG, "%s:3: option 'linkCapacity'" % conf)
 
+    def test_interior_router_exits_2_until_the_mesh_engine(self):
+        # The stand-in reads a mesh router's file, but does not join a
+        # mesh yet: it says so instead of serving a lone router.
+        conf = config.render_qdrouterd_conf(
+            self.path('qdrouterd.conf'), port=0, connectors=[
+                config.InterRouterConnector('127.0.0.1', 5673)])
+        with open(conf) as f:
+            line = 1 + f.read().splitlines().index(
+                '    role: inter-router')
+        process = self.start('router', conf)
+        self.assertOneLineError(
+            process, serve.EXIT_CONFIG,
+            "%s:%d: option 'role': mode interior: the stand-in reads "
+            "inter-router listeners and connectors but does not join a "
+            "mesh yet" % (conf, line))
+
     def test_sasldb_exits_2(self):
         conf = config.render_qdrouterd_conf(self.path('qdrouterd.conf'),
                                             port=0, users={'a': 'b'})

@@ -13,6 +13,7 @@ import testtools
 from amqp1_fixtures import config
 from amqp1_fixtures.config import common as config_common
 from amqp1_fixtures import exceptions
+from amqp1_fixtures.config import inter_router
 from amqp1_fixtures.config import qdrouterd_conf
 from amqp1_fixtures.config import qpidd_conf
 from amqp1_fixtures.config import sasl_config
@@ -425,7 +426,8 @@ class TestReExports(testtools.TestCase):
     """amqp1_fixtures.config re-exports the per-format modules' names."""
 
     def test_every_name_is_the_defining_modules_own(self):
-        modules = (config_common, qdrouterd_conf, qpidd_conf, sasl_config)
+        modules = (config_common, inter_router, qdrouterd_conf, qpidd_conf,
+                   sasl_config)
         for name in config.__all__:
             owners = [m for m in modules if name in vars(m) and
                       vars(m)[name] is getattr(config, name)]

@@ -237,7 +237,7 @@ class TestParseQdrouterd(ConfigTestCase):
                    'pattern', 'does not support')
 
     def test_real_but_unsupported_sections(self):
-        for section in ('connector', 'autoLink', 'linkRoute', 'policy',
+        for section in ('autoLink', 'linkRoute', 'policy',
                         'vhost', 'exchange', 'binding', 'authServicePlugin'):
             self.check(LISTENER + '\n%s {\n  name: x\n}\n' % section, 6,
                        section, 'section is not supported by the stand-in')
@@ -248,9 +248,9 @@ class TestParseQdrouterd(ConfigTestCase):
                    'renamed host')
 
     def test_unsupported_values(self):
-        self.check('router {\n    mode: interior\n}\n' + LISTENER, 2, 'mode',
-                   "mode 'interior' is not supported by the stand-in")
-        self.check('listener {\n  role: inter-router\n}\n', 2, 'role',
+        self.check('router {\n    mode: edge\n}\n' + LISTENER, 2, 'mode',
+                   "mode 'edge' is not supported by the stand-in")
+        self.check('listener {\n  role: route-container\n}\n', 2, 'role',
                    'not supported')
         self.check(LISTENER + 'address {\n  prefix: a\n'
                    '  distribution: unavailable\n}\n', 7, 'distribution',
@@ -284,7 +284,7 @@ class TestParseQdrouterd(ConfigTestCase):
         self.check('router {\n  saslConfigPath: /a\n  saslConfigDir: /b\n}\n',
                    3, 'saslConfigDir', 'given twice')
         self.check(LISTENER + LISTENER, 5, 'listener',
-                   'the stand-in has one listener')
+                   'the stand-in has one client listener')
         self.check('router {\n}\nrouter {\n}\n', 3, 'router', 'second router')
         self.check(LISTENER + 'address {\n prefix: a\n}\naddress {\n'
                    ' prefix: a\n}\n', 9, 'prefix', 'declared twice')
