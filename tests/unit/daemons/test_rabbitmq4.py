@@ -1,5 +1,5 @@
-"""Unit tests of amqp1_fixtures.daemons.rabbitmq4's pure helpers (the node itself:
-tests/functional/daemons/test_rabbitmq4.py)."""
+"""Unit tests of amqp1_fixtures.daemons.rabbitmq4's pure helpers (the node
+itself: tests/functional/daemons/test_rabbitmq4.py)."""
 
 import base64
 import hashlib

@@ -1,5 +1,5 @@
-"""Unit tests of amqp1_fixtures.router.mesh's pure parts: the links of a mesh and
-the order its routers start in (no daemon, no socket)."""
+"""Unit tests of amqp1_fixtures.router.mesh's pure parts: the links of a
+mesh and the order its routers start in (no daemon, no socket)."""
 
 import testtools
 
