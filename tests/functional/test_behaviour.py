@@ -310,6 +310,41 @@ def test_router_consumer_endings(backend, clients, ending, expected):
         expected
 
 
+#: outcomes of three copies -> what the producer of a multicast message
+#: gets (qdrouterd 1.19, a standalone router as in a mesh:
+#: test_mesh_behaviour.MULTICAST_OUTCOMES)
+MULTICAST_OUTCOMES = [
+    ((ACCEPTED, REJECTED, ACCEPTED), REJECTED),
+    ((RELEASED, ACCEPTED, MODIFIED), ACCEPTED),
+    ((RELEASED, MODIFIED, RELEASED), MODIFIED),
+    ((RELEASED, RELEASED, RELEASED), RELEASED),
+]
+
+
+@pytest.mark.parametrize('backend', router_rows('multicast-outcome'),
+                         indirect=True)
+def test_router_multicast_outcome(backend, clients):
+    """The producer's outcome waits for every copy: rejected if any copy
+    was, else accepted if any was, else modified, else released."""
+    address = unique('openstack.org/om/rpc/multicast')
+    client = clients.connect(_url(backend))
+    consumers = [client.receiver(address, credit=10, name=unique('c'))
+                 for _ in range(3)]
+    sender = client.sender(address)
+    clients.wait(lambda: sender.credit > 0, what='credit')
+    got = []
+    for states, _ in MULTICAST_OUTCOMES:
+        delivery = sender.send(str(states))
+        clients.wait(lambda: all(c.unsettled() for c in consumers),
+                     what='the copies')
+        for consumer, state in zip(consumers, states):
+            consumer.settle(consumer.unsettled()[0], state,
+                            failed=state == MODIFIED)
+        clients.wait(lambda: delivery.settled, what='outcome')
+        got.append(delivery.remote_state)
+    assert got == [outcome for _, outcome in MULTICAST_OUTCOMES]
+
+
 @pytest.mark.parametrize('backend', router_rows('waiting-for-credit'),
                          indirect=True)
 def test_router_message_waiting_for_credit_when_its_consumer_goes(
