@@ -160,6 +160,27 @@ class TestRefusals(MeshCase):
         self.assertEqual(['B'], list(a.mesh()['neighbours']))
         self.assertEqual(['A'], list(b.mesh()['neighbours']))
 
+    def test_two_routers_connecting_to_each_other(self):
+        # Both keep the connection the lower id (A) opened.
+        a = self.mesh_router('A')
+        b = self.mesh_router('B')
+        a.connect_to(InterRouterConnector('127.0.0.1', b.mesh_ports[0]))
+        b.connect_to(InterRouterConnector('127.0.0.1', a.mesh_ports[0]))
+        mesh_probe.wait_converged({'A': a.transport_url,
+                                   'B': b.transport_url}, 10)
+        self.assertEqual(['B'], list(a.mesh()['neighbours']))
+        self.assertEqual(['A'], list(b.mesh()['neighbours']))
+        self.assertEqual(ACCEPTED, self.cross_pair(a, b))
+
+    def cross_pair(self, a, b):
+        consumer = mesh_clients.receiver(
+            self.clients.connect(b.transport_url), unique(ANYCAST))
+        producer = mesh_clients.sender(
+            self.clients.connect(a.transport_url), consumer.address)
+        self.clients.wait(lambda: producer.credit > 0, what='credit')
+        return mesh_clients.send_one(self.clients, producer, [consumer],
+                                     'x')[0]
+
     def test_standalone_routers_have_no_mesh(self):
         for kwargs in ({'inter_router_listeners': [InterRouterListener()]},
                        {'connectors': [InterRouterConnector('h', 1)]}):
