@@ -370,7 +370,8 @@ class BoundedQueueTest(BrokerTestCase):
         'turns the queue\'s ResourceLimitExceededException into '
         'amqp:precondition-failed and Connection::processDeliveries '
         'detaches the sending link with it; FakeBroker rejects the message '
-        'with amqp:resource-limit-exceeded as the issue asks')
+        'with amqp:resource-limit-exceeded and keeps the link (the outcome '
+        'this project chose for a full queue)')
     def test_link_over_the_limit_is_detached_as_in_qpidd(self):
         address = unique(NOTIFY_ANYCAST)
         sender = self.connect().sender(address)

@@ -1,4 +1,4 @@
-"""The engine survives hostile and broken peers (issue 10's findings).
+"""The engine survives hostile and broken peers.
 
 Each test feeds a fake, over a real socket, the bytes of a real proton
 client conversation (:mod:`tests.functional.conversations`), cut or
@@ -109,7 +109,8 @@ class HostileTestCase(testtools.TestCase):
 
 
 class RedeliveryTest(HostileTestCase):
-    """Finding 1: redelivery never decodes the message."""
+    """Redelivery never decodes the message (a body that is not UTF-8
+    must not kill the engine when it goes to another consumer)."""
 
     def setUp(self):
         super().setUp()
@@ -167,7 +168,8 @@ class RedeliveryTest(HostileTestCase):
 
 
 class ClosedInputTest(HostileTestCase):
-    """Findings 2 and 3: a connection whose input ended is closed."""
+    """A connection whose input ended (a second SASL header, a partial
+    frame then EOF) is closed once its output is written."""
 
     def setUp(self):
         super().setUp()
@@ -207,7 +209,8 @@ class ClosedInputTest(HostileTestCase):
 
 
 class PipelinedInputTest(HostileTestCase):
-    """Finding 4: no byte is dropped when a client pipelines a lot."""
+    """No byte is dropped when a client pipelines more than the
+    transport takes at once."""
 
     def test_many_frames_pipelined_after_sasl(self):
         router = self.useFixture(FakeRouter())
@@ -227,7 +230,8 @@ class PipelinedInputTest(HostileTestCase):
 
 
 class SaslInitTest(HostileTestCase):
-    """Findings 5 and 9: sasl-init fields of the wrong type."""
+    """sasl-init fields of the wrong type, and SASL frames over the size
+    limit, are refused before anything large is allocated."""
 
     def setUp(self):
         super().setUp()
@@ -267,7 +271,8 @@ class SaslInitTest(HostileTestCase):
 
 
 class LinkAddressTest(HostileTestCase):
-    """Finding 9: a link address that is not UTF-8."""
+    """A link address that is not UTF-8 is a protocol error on that
+    connection only."""
 
     def test_closed_with_decode_error(self):
         router = self.useFixture(FakeRouter(idle_timeout=0))
@@ -284,7 +289,8 @@ class LinkAddressTest(HostileTestCase):
 
 
 class HandshakeTimeoutTest(HostileTestCase):
-    """Finding 6: every connection has a deadline until it is open."""
+    """Every connection has a deadline until it is open (a handshake
+    timeout), and one beyond max_connections is told so."""
 
     def test_silent_sockets_cannot_lock_clients_out(self):
         router = self.useFixture(FakeRouter(
@@ -326,7 +332,7 @@ class HandshakeTimeoutTest(HostileTestCase):
 
 
 class CountersTest(HostileTestCase):
-    """Finding 8: per-address counters are bounded, totals exact."""
+    """Per-address counters are bounded, totals exact."""
 
     def test_idle_addresses_are_evicted(self):
         broker = self.useFixture(FakeBroker())
