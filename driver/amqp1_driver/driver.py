@@ -2,7 +2,7 @@
 
 Loaded by oslo.messaging (>= 16) through the ``oslo.messaging.drivers``
 entry point ``amqp``.  Every public call hands its work to the transport's
-I/O thread (:mod:`amqp1_driver.connection`) and waits for it with a
+I/O thread (:mod:`amqp1_driver.iothread`) and waits for it with a
 deadline: the caller's timeout, else ``default_send_timeout``,
 ``default_notify_timeout`` or ``default_reply_timeout``.
 """
@@ -22,13 +22,17 @@ from proton import Delivery
 
 from amqp1_driver import addressing
 from amqp1_driver import codec
-from amqp1_driver import connection
 from amqp1_driver import exceptions
-from amqp1_driver import links
+from amqp1_driver import iothread
 from amqp1_driver import opts
+from amqp1_driver import request
+from amqp1_driver import servers
 
 LOG = logging.getLogger(__name__)
 
+_ACCEPTED = int(Delivery.ACCEPTED)
+_REJECTED = int(Delivery.REJECTED)
+_RELEASED = int(Delivery.RELEASED)
 _PRE_SETTLED = ('rpc-call', 'rpc-reply', 'rpc-cast', 'notify')
 # How long cleanup() waits for a listener's links to detach.
 _DETACH_WAIT = 5.0
@@ -105,9 +109,9 @@ class AMQP1Driver(base.BaseDriver):
                 io = self._io = None
             if io is None:
                 self._cleaned = False
-                io = self._io = connection.IOThread(
+                io = self._io = iothread.IOThread(
                     _Snapshot(self._group), self._url,
-                    self._default_exchange)
+                    self._default_exchange).start()
             if io.dead is not None:
                 raise io.dead
             return io
@@ -121,15 +125,15 @@ class AMQP1Driver(base.BaseDriver):
             msg = codec.request(message, ctxt,
                                 call_monitor_timeout=call_monitor_timeout,
                                 ttl=timeout)
-            send = links.Send(links.CALL, msg, target=target,
-                              presettled='rpc-call' in self._pre_settled,
-                              retry=retry, msg_id=codec.new_message_id())
+            send = request.Send(request.CALL, msg, target=target,
+                                presettled='rpc-call' in self._pre_settled,
+                                retry=retry, msg_id=codec.new_message_id())
             return self._call(io, send, timeout or self._send_timeout,
                               call_monitor_timeout)
         msg = codec.request(message, ctxt, ttl=timeout)
-        send = links.Send(links.CAST, msg, target=target,
-                          presettled='rpc-cast' in self._pre_settled,
-                          retry=retry)
+        send = request.Send(request.CAST, msg, target=target,
+                            presettled='rpc-cast' in self._pre_settled,
+                            retry=retry)
         self._wait_sent(io, send, timeout or self._send_timeout,
                         bool(timeout), 'RPC cast to %s' % target)
 
@@ -181,10 +185,10 @@ class AMQP1Driver(base.BaseDriver):
         """Send a notification (stored and forwarded by a broker)."""
         io = self._io_thread()
         msg = codec.request(message, ctxt, envelope=(version == 2.0))
-        send = links.Send(links.NOTIFY, msg, target=target,
-                          service=addressing.NOTIFY,
-                          presettled='notify' in self._pre_settled,
-                          retry=retry)
+        send = request.Send(request.NOTIFY, msg, target=target,
+                            service=addressing.NOTIFY,
+                            presettled='notify' in self._pre_settled,
+                            retry=retry)
         self._wait_sent(io, send, self._notify_timeout, False,
                         'Notification to %s' % target.topic)
 
@@ -232,9 +236,9 @@ class AMQP1Driver(base.BaseDriver):
             io = self._io_thread()
             msg = codec.reply(correlation_id, result, failure)
             presettled = 'rpc-reply' in self._pre_settled
-            send = links.Send(links.REPLY, msg, address=reply_to,
-                              presettled=presettled,
-                              retry=self._reply_retry)
+            send = request.Send(request.REPLY, msg, address=reply_to,
+                                presettled=presettled,
+                                retry=self._reply_retry)
             if presettled:
                 # nothing to wait for but the write: the I/O thread owns
                 # it now (and logs if it cannot send it)
@@ -248,9 +252,9 @@ class AMQP1Driver(base.BaseDriver):
     def _heartbeat(self, reply_to, correlation_id, ttl):
         try:
             io = self._io_thread()
-            send = links.Send(links.HEARTBEAT,
-                              codec.heartbeat(correlation_id, ttl),
-                              address=reply_to, presettled=True, retry=0)
+            send = request.Send(request.HEARTBEAT,
+                                codec.heartbeat(correlation_id, ttl),
+                                address=reply_to, presettled=True, retry=0)
             # best effort, like 14.x: never block the server on it
             io.submit(send)
         except Exception as exc:  # noqa: B902 - heartbeat() must not raise
@@ -280,13 +284,14 @@ class AMQP1Listener(base.PollStyleListener):
         self._cond = threading.Condition()
         self._stopped = False
         self._io = driver._io_thread()
-        self._sub = links.Subscription(specs, credit, self._sink)
+        self._decoder = codec.Decoder()
+        self._sub = servers.Subscription(specs, credit, self._sink)
         _wait_subscribed(self._io.subscribe(self._sub), specs)
 
-    def _sink(self, data, dlv, rcv, generation):
+    def _sink(self, item):
         # on the I/O thread: keep it short, decode in the poll thread
         with self._cond:
-            self._queue.append((data, dlv, rcv, generation))
+            self._queue.append(item)
             self._cond.notify()
 
     @base.batch_poll_helper
@@ -304,11 +309,8 @@ class AMQP1Listener(base.PollStyleListener):
                     if left <= 0:
                         return None
                     self._cond.wait(left)
-            data, dlv, rcv, generation = self._queue.popleft()
-        return self._incoming(data, dlv, rcv, generation)
-
-    def _incoming(self, data, dlv, rcv, generation):
-        return _decode(self, codec.Decoder(), data, dlv, rcv, generation)
+            item = self._queue.popleft()
+        return _decode(self, self._decoder, item)
 
     def stop(self):
         """Unblock poll(); already queued messages can still be polled."""
@@ -335,18 +337,23 @@ def _wait_subscribed(ready, specs):
                  'once connected', specs[0][0])
 
 
-def _decode(listener, decoder, data, dlv, rcv, generation):
-    """An AMQP1IncomingMessage, or None (the message is rejected)."""
+def _decode(listener, decoder, item):
+    """An AMQP1IncomingMessage, or None (the message is rejected).
+
+    :param item: ``(data, delivery, receiver, attempt)`` from the I/O
+        thread (see :class:`~amqp1_driver.servers.Subscription`).
+    """
+    data, kept, rcv, attempt = item
     try:
         request, ctxt, client_timeout, msg_id, reply_to = decoder.request(
             data)
     except Exception as exc:  # noqa: B902 - a bad message, not ours
         LOG.error('Rejecting an undecodable message from %s: %s',
                   rcv.address, exc)
-        listener._io.settle(dlv, rcv, generation, Delivery.REJECTED)
+        listener._io.settle(kept, rcv, attempt, _REJECTED)
         return None
     return AMQP1IncomingMessage(listener, ctxt, request, msg_id, reply_to,
-                                client_timeout, (dlv, rcv, generation))
+                                client_timeout, (kept, rcv, attempt))
 
 
 class AMQP1PushListener(base.Listener):
@@ -363,17 +370,16 @@ class AMQP1PushListener(base.Listener):
         self._driver = driver
         self._held = collections.deque()
         self._io = driver._io_thread()
-        self._sub = links.Subscription(specs, credit, self._sink)
+        self._sub = servers.Subscription(specs, credit, self._sink)
         _wait_subscribed(self._io.subscribe(self._sub), specs)
 
-    def _sink(self, data, dlv, rcv, generation):
+    def _sink(self, item):
         callback = self.on_incoming_callback
         if callback is None:
-            self._held.append((data, dlv, rcv, generation))
+            self._held.append(item)
             return
         # on the I/O thread: its decoder
-        incoming = _decode(self, self._io.decoder, data, dlv, rcv,
-                           generation)
+        incoming = _decode(self, self._io.decoder, item)
         if incoming is None:
             return
         try:
@@ -384,7 +390,7 @@ class AMQP1PushListener(base.Listener):
     def _flush_held(self):
         held, self._held = self._held, collections.deque()
         for item in held:
-            self._sink(*item)
+            self._sink(item)
 
     def start(self, on_incoming_callback):
         """Start delivering, beginning with the messages held so far."""
@@ -421,19 +427,19 @@ class AMQP1IncomingMessage(base.RpcIncomingMessage):
         if self._settled:
             return
         self._settled = True
-        dlv, rcv, generation = self._handle
+        kept, rcv, attempt = self._handle
         try:
-            self._listener._io.settle(dlv, rcv, generation, state)
+            self._listener._io.settle(kept, rcv, attempt, state)
         except exceptions.IOThreadDead as exc:
             LOG.debug('cannot settle: %s', exc)
 
     def acknowledge(self):
         """Accept the message (returns at once)."""
-        self._settle(Delivery.ACCEPTED)
+        self._settle(_ACCEPTED)
 
     def requeue(self):
         """Release the message back to the peer (returns at once)."""
-        self._settle(Delivery.RELEASED)
+        self._settle(_RELEASED)
 
     def reply(self, reply=None, failure=None):
         """Send the reply of a call; a cast's reply is ignored."""
