@@ -14,6 +14,8 @@ import selectors
 import socket
 import time
 
+from amqp1_driver import green
+
 
 class Timer:
     """A call scheduled on the loop; :meth:`Loop.cancel` cancels it."""
@@ -41,8 +43,8 @@ class Loop:
     :param run_task: called on the loop's thread with each submitted
         task (e.g. ``lambda task: task()``).
     :param clock: a monotonic clock in seconds (``time.monotonic``).
-    :param selector: a :mod:`selectors` selector (a new default one when
-        None).
+    :param selector: a :mod:`selectors` selector (when None, a new one
+        from :func:`amqp1_driver.green.new_selector`).
     """
 
     def __init__(self, run_task, clock=time.monotonic, selector=None):
@@ -52,7 +54,7 @@ class Loop:
         self._timers = []
         self._cancelled = 0
         self._woken = False
-        self._sel = selector or selectors.DefaultSelector()
+        self._sel = selector or green.new_selector()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -184,15 +186,15 @@ class Loop:
     def close(self):
         """Close the wake-up pair and the selector; submit() then fails."""
         self.closed = True
+        try:
+            self._sel.close()
+        except (OSError, ValueError):
+            pass
         for s in (self._wake_r, self._wake_w):
             try:
                 s.close()
             except OSError:
                 pass
-        try:
-            self._sel.close()
-        except (OSError, ValueError):
-            pass
 
     def wakeup_fds(self):
         """The wake-up pair's descriptors (-1 once closed), for tests."""
