@@ -96,7 +96,8 @@ class IOThread:
                                            completions, self.decoder, clock)
         self.outbox = outbox_mod.Outbox(self.loop, completions, self.replies,
                                         group.link_retry_delay,
-                                        group.default_sender_link_timeout)
+                                        group.default_sender_link_timeout,
+                                        codec.Encoder())
         self.servers = servers_mod.Servers(self.loop, group.link_retry_delay,
                                            completions)
         self.attempt = None

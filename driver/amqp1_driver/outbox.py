@@ -32,13 +32,15 @@ class Outbox:
     :param replies: the :class:`~amqp1_driver.replies.Replies`.
     :param retry_delay: ``link_retry_delay`` (s).
     :param sweep_interval: ``default_sender_link_timeout`` (s).
+    :param encoder: the I/O thread's :class:`~amqp1_driver.codec.Encoder`.
     """
 
     def __init__(self, loop, completions, replies, retry_delay,
-                 sweep_interval):
+                 sweep_interval, encoder):
         self._loop = loop
         self._completions = completions
         self._replies = replies
+        self._encoder = encoder
         self._delay = retry_delay
         self._sweep_interval = sweep_interval
         self.waiting = collections.deque()
@@ -110,7 +112,7 @@ class Outbox:
         if sender is None:
             sender = sender_mod.Sender(address, self._loop,
                                        self._completions, self._replies,
-                                       self._delay)
+                                       self._delay, self._encoder)
             sender.attach(self._session)
             self._by_address[address] = sender
             self._by_name[sender.name] = sender

@@ -79,7 +79,8 @@ class Send:
     Replies` only, ``retry`` through :meth:`may_retry`.
 
     :param kind: CALL, CAST, NOTIFY, REPLY or HEARTBEAT.
-    :param msg: the :class:`proton.Message` (address filled in on send).
+    :param msg: the :class:`~amqp1_driver.codec.Outgoing` (encoded by the
+        I/O thread with its address and ids).
     :param target: an oslo Target to resolve once connected, or None.
     :param address: a literal address (replies), or None.
     :param service: ``rpc`` or ``notify`` (for resolving ``target``).

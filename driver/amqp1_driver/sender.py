@@ -50,14 +50,17 @@ class Sender:
     :param replies: the :class:`~amqp1_driver.replies.Replies` calls are
         registered with when they go out.
     :param retry_delay: ``link_retry_delay`` (s).
+    :param encoder: the I/O thread's :class:`~amqp1_driver.codec.Encoder`.
     """
 
-    def __init__(self, address, loop, completions, replies, retry_delay):
+    def __init__(self, address, loop, completions, replies, retry_delay,
+                 encoder):
         self.address = address
         self.name = links.link_name('sender', address)
         self._loop = loop
         self._completions = completions
         self._replies = replies
+        self._encoder = encoder
         self._delay = retry_delay
         self.link = None
         self.queue = collections.deque()
@@ -104,20 +107,21 @@ class Sender:
         link = self.link._impl
         queue = self.queue
         completions = self._completions
+        encode = self._encoder.encode
         while queue and not self.held and _lib.pn_link_credit(link) > 0:
             send = queue.popleft()
             if send.cancelled:
                 continue
-            msg = send.msg
-            msg.address = self.address
             if send.kind == request.CALL:
-                msg.id = send.msg_id
-                msg.reply_to = self._replies.address
+                data = encode(send.msg, self.address, send.msg_id,
+                              self._replies.address)
                 self._replies.expect(send)
+            else:
+                data = encode(send.msg, self.address)
             self._tag += 1
             tag = '%x' % self._tag
             dlv = cproton.pn_delivery(link, tag)
-            cproton.pn_link_send(link, msg.encode())
+            cproton.pn_link_send(link, data)
             _lib.pn_link_advance(link)
             if send.presettled:
                 _lib.pn_delivery_settle(dlv)

@@ -18,6 +18,7 @@ from proton import Endpoint
 from proton import Event
 from proton import Transport
 
+from amqp1_driver import codec
 from amqp1_driver import request
 
 _addresses = itertools.count(1)
@@ -141,11 +142,16 @@ class Peer:
         self.link(fragment).flow(credit)
 
     def send(self, fragment, message, settled=False):
-        """Send ``message`` on the peer's sender link ``fragment`` (to the
-        driver's receiver)."""
+        """Send ``message`` (a :class:`proton.Message` or a
+        :class:`~amqp1_driver.codec.Outgoing`) on the peer's sender link
+        ``fragment`` (to the driver's receiver)."""
         link = self.link(fragment)
         dlv = link.delivery('t%d' % next(_addresses))
-        link.send(message.encode())
+        if isinstance(message, codec.Outgoing):
+            data = codec.Encoder().encode(message, link.target.address)
+        else:
+            data = message.encode()
+        link.send(data)
         link.advance()
         if settled:
             dlv.settle()
@@ -223,6 +229,5 @@ def completed(completions):
 def send(kind=request.CAST, body='x', presettled=False, retry=None,
          address=None, msg_id=None):
     """A :class:`~amqp1_driver.request.Send` of a small message."""
-    msg = proton.Message(body=body)
-    return request.Send(kind, msg, address=address, presettled=presettled,
-                        retry=retry, msg_id=msg_id)
+    return request.Send(kind, codec.Outgoing(body), address=address,
+                        presettled=presettled, retry=retry, msg_id=msg_id)

@@ -36,7 +36,8 @@ class OutboxTest(testtools.TestCase):
         self.replies = replies.Replies(200, self.completions,
                                        codec.Decoder(), self.clock)
         self.outbox = outbox.Outbox(self.loop, self.completions,
-                                    self.replies, DELAY, SWEEP)
+                                    self.replies, DELAY, SWEEP,
+                                    codec.Encoder())
         self.addresser = addressing.LegacyAddresser('openstack')
 
     def connect(self, credit=10):

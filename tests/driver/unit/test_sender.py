@@ -33,7 +33,7 @@ class SenderTest(testtools.TestCase):
         self.pair = pair.Pair(pair.Peer(credit=credit))
         self.replies.attach(self.pair.session)
         self.sender = sender.Sender(ADDRESS, self.loop, self.completions,
-                                    self.replies, DELAY)
+                                    self.replies, DELAY, codec.Encoder())
         self.sender.attach(self.pair.session)
         self.route()
         return self.pair.peer
