@@ -197,15 +197,16 @@ class AMQP1Driver(base.BaseDriver):
         specs = [(target, pattern, addressing.RPC)
                  for pattern in ('unicast', 'multicast', 'anycast')]
         return self._listener(specs, self._group.rpc_server_credit,
-                              batch_size, batch_timeout)
+                              batch_size, batch_timeout, lazy=True)
 
-    def _listener(self, specs, credit, batch_size, batch_timeout):
+    def _listener(self, specs, credit, batch_size, batch_timeout,
+                  lazy=False):
         if batch_size == 1:
             # RPC servers and plain notification listeners: hand each
             # message straight from the I/O thread to the server's
             # executor, one thread hop less than a poll thread
-            return AMQP1PushListener(self, specs, credit)
-        listener = AMQP1Listener(self, specs, credit)
+            return AMQP1PushListener(self, specs, credit, lazy)
+        listener = AMQP1Listener(self, specs, credit, lazy)
         return base.PollStyleListenerAdapter(listener, batch_size,
                                              batch_timeout)
 
@@ -275,9 +276,10 @@ class AMQP1Listener(base.PollStyleListener):
     :param driver: the :class:`AMQP1Driver`.
     :param specs: ``(target, pattern, service)`` triples to subscribe.
     :param credit: credit of each link.
+    :param lazy: an RPC server's: calls are acknowledged with their reply.
     """
 
-    def __init__(self, driver, specs, credit):
+    def __init__(self, driver, specs, credit, lazy=False):
         super().__init__(driver.prefetch_size)
         self._driver = driver
         self._queue = collections.deque()
@@ -285,7 +287,7 @@ class AMQP1Listener(base.PollStyleListener):
         self._stopped = False
         self._io = driver._io_thread()
         self._decoder = codec.Decoder()
-        self._sub = servers.Subscription(specs, credit, self._sink)
+        self._sub = servers.Subscription(specs, credit, self._sink, lazy)
         _wait_subscribed(self._io.subscribe(self._sub), specs)
 
     def _sink(self, item):
@@ -363,14 +365,15 @@ class AMQP1PushListener(base.Listener):
     thread.  Messages that arrive before ``start()`` or after ``stop()``
     are held unsettled; ``start()`` delivers the held ones and
     ``cleanup()`` detaches the links, so the peer gets back the rest.
+    Parameters as for :class:`AMQP1Listener`.
     """
 
-    def __init__(self, driver, specs, credit):
+    def __init__(self, driver, specs, credit, lazy=False):
         super().__init__(1, None, driver.prefetch_size)
         self._driver = driver
         self._held = collections.deque()
         self._io = driver._io_thread()
-        self._sub = servers.Subscription(specs, credit, self._sink)
+        self._sub = servers.Subscription(specs, credit, self._sink, lazy)
         _wait_subscribed(self._io.subscribe(self._sub), specs)
 
     def _sink(self, item):
@@ -423,19 +426,24 @@ class AMQP1IncomingMessage(base.RpcIncomingMessage):
         self._handle = handle
         self._settled = False
 
-    def _settle(self, state):
+    def _settle(self, state, lazy=False):
         if self._settled:
             return
         self._settled = True
         kept, rcv, attempt = self._handle
         try:
-            self._listener._io.settle(kept, rcv, attempt, state)
+            self._listener._io.settle(kept, rcv, attempt, state, lazy)
         except exceptions.IOThreadDead as exc:
             LOG.debug('cannot settle: %s', exc)
 
     def acknowledge(self):
-        """Accept the message (returns at once)."""
-        self._settle(_ACCEPTED)
+        """Accept the message (returns at once).
+
+        A call's acceptance goes out with its reply (or within
+        ``_SETTLE_WAIT`` of the I/O thread if the reply takes longer):
+        one wake-up of the I/O thread and one frame less per call.
+        """
+        self._settle(_ACCEPTED, lazy=bool(self._reply_to))
 
     def requeue(self):
         """Release the message back to the peer (returns at once)."""

@@ -58,9 +58,15 @@ LOG = logging.getLogger(__name__)
 
 # The per-message path calls proton's C binding directly (see servers.py).
 _lib = cproton_ffi.lib
+_NULL = cproton_ffi.ffi.NULL
 
 # How long a clean shutdown waits for the peer to answer our close.
 _CLOSE_WAIT = 2.0
+# While an RPC server's calls await their acknowledgement, the loop turns
+# at least this often (s): an acknowledgement is a deferred task that
+# normally rides with the call's reply (one wake-up, one write, one
+# frame less per call), and arrives this late at worst.
+_SETTLE_WAIT = 0.02
 
 
 class IOThread:
@@ -173,9 +179,24 @@ class IOThread:
         self.submit(task)
         return done
 
-    def settle(self, kept, rcv, attempt, state):
-        """From a listener's thread: settle one delivery with ``state``."""
-        self.submit(lambda: self.servers.settle(kept, rcv, attempt, state))
+    def settle(self, kept, rcv, attempt, state, lazy=False):
+        """From a listener's thread: settle one delivery with ``state``.
+
+        :param lazy: do not wake the loop for it (a call's acknowledgement:
+            its reply follows, or the loop turns within ``_SETTLE_WAIT``).
+        """
+        task = lambda: self.servers.settle(kept, rcv, attempt, state)  # noqa
+        if not lazy:
+            self.submit(task)
+            return
+        if self.dead is not None:
+            raise self.dead
+        try:
+            self.loop.defer(task)
+        except OSError:
+            if self.dead is not None:
+                raise self.dead
+            raise
 
     def shutdown(self, timeout=10.0):
         """Close links and connection, end the thread, wait for it."""
@@ -207,8 +228,9 @@ class IOThread:
         try:
             self._connect()
             loop = self.loop
+            servers = self.servers
             while not (self._stopping and self.attempt is None):
-                loop.run_once()
+                loop.run_once(_SETTLE_WAIT if servers.awaiting else None)
                 self._process()
         except BaseException as exc:  # noqa: B902 - must fail every waiter
             LOG.exception('AMQP 1.0 driver I/O thread failed')
@@ -262,8 +284,7 @@ class IOThread:
                     self._dispatch(a)
                 if self.attempt is a and not a.update():
                     self._lost(a)
-        if self._completions:
-            self._completions.flush()
+        self._completions.flush()
 
     # ------------------------------------------------------------------
     # Connecting and losing the connection
@@ -323,15 +344,15 @@ class IOThread:
         impl = a.collector._impl
         handlers = _HANDLERS
         while True:
-            ev = cproton.pn_collector_peek(impl)
-            if cproton.isnull(ev):
+            ev = _lib.pn_collector_peek(impl)
+            if ev == _NULL:
                 return
-            handler = handlers.get(cproton.pn_event_type(ev))
+            handler = handlers.get(_lib.pn_event_type(ev))
             if handler is not None:
                 handler(self, ev)
                 if self.attempt is not a:
                     return  # the attempt ended in the handler
-            cproton.pn_collector_pop(impl)
+            _lib.pn_collector_pop(impl)
 
     def _on_transport_error(self, ev):
         self.attempt.on_transport_error()

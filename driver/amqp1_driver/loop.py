@@ -78,6 +78,17 @@ class Loop:
             except (BlockingIOError, InterruptedError):
                 pass  # the pair is full: the loop is awake anyway
 
+    def defer(self, task):
+        """Queue ``task`` without waking the loop (from any thread): it
+        runs at the loop's next turn, at the latest after the
+        ``max_wait`` its owner passes to :meth:`run_once`.
+
+        :raises OSError: the loop was closed.
+        """
+        if self.closed:
+            raise OSError(errno.EBADF, 'the loop is closed')
+        self._tasks.append(task)
+
     # ------------------------------------------------------------------
     # The loop's thread
     def call_at(self, when, func, *args):
@@ -142,10 +153,17 @@ class Loop:
             return max(0.0, self._timers[0].when - self.clock())
         return None
 
-    def run_once(self):
+    def run_once(self, max_wait=None):
         """Wait for sockets, tasks or the next timer; run what is ready:
-        socket callbacks, then the tasks queued, then the timers due."""
-        for key, mask in self._sel.select(self.timeout()):
+        socket callbacks, then the tasks queued, then the timers due.
+
+        :param max_wait: wait no longer than this (seconds), e.g. while
+            tasks queued with :meth:`defer` are expected.
+        """
+        timeout = self.timeout()
+        if max_wait is not None and (timeout is None or max_wait < timeout):
+            timeout = max_wait
+        for key, mask in self._sel.select(timeout):
             if key.data is None:
                 # submit() writes one byte per wake-up and not again
                 # before run_tasks() ran: one read empties the pair

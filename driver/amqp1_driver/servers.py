@@ -56,11 +56,12 @@ class Receiver:
     """One receiver link of a subscription.
 
     Owned by :class:`Servers`: the address, link name, proton link,
-    credit, whether the peer attached it, and the attempt it belongs to.
+    credit, whether the peer attached it, the attempt it belongs to, and
+    how many of its deliveries await a lazy settlement.
     """
 
     __slots__ = ('address', 'name', 'link', 'credit', 'subscription',
-                 'active', 'attempt')
+                 'active', 'attempt', 'awaiting')
 
     def __init__(self, address, credit, subscription):
         self.address = address
@@ -70,6 +71,7 @@ class Receiver:
         self.subscription = subscription
         self.active = False
         self.attempt = None
+        self.awaiting = 0
 
 
 class Subscription:
@@ -86,12 +88,16 @@ class Subscription:
         ``item = (data, delivery, receiver, attempt)``: the encoded
         message, a :class:`Kept` delivery (None if pre-settled), and
         what :meth:`Servers.settle` needs.
+    :param lazy: its listener may settle with a deferred task (see
+        :meth:`Servers.awaiting`): RPC servers, whose acknowledgement of a
+        call rides with its reply.
     """
 
-    def __init__(self, specs, credit, sink):
+    def __init__(self, specs, credit, sink, lazy=False):
         self.specs = specs
         self.credit = credit
         self.sink = sink
+        self.lazy = lazy
         self.receivers = []
         self.closed = False
         self.ready = request.Future()
@@ -100,9 +106,10 @@ class Subscription:
 class Servers:
     """Every subscription of one transport and its receiver links.
 
-    Owns the subscriptions, their receivers by link name, and which
-    attempt (and addresser) the links are attached on; schedules the
-    re-attach of a closed link on the loop.
+    Owns the subscriptions, their receivers by link name, which attempt
+    (and addresser) the links are attached on, and how many deliveries of
+    lazy subscriptions await their settlement; schedules the re-attach of
+    a closed link on the loop.
 
     :param loop: the :class:`~amqp1_driver.loop.Loop`.
     :param retry_delay: ``link_retry_delay`` (s).
@@ -119,9 +126,17 @@ class Servers:
         self._by_name = {}
         self._attempt = None
         self._addresser = None
+        self._awaiting = 0
 
     def __len__(self):
         return len(self._subs)
+
+    @property
+    def awaiting(self):
+        """True while deliveries of lazy subscriptions await settlement:
+        the loop must then turn at least every so often, as their
+        settlement may come as a deferred task."""
+        return self._awaiting > 0
 
     # ------------------------------------------------------------------
     # Subscriptions
@@ -137,6 +152,7 @@ class Servers:
         if sub in self._subs:
             self._subs.remove(sub)
         for rcv in sub.receivers:
+            self._forget_awaiting(rcv)
             if rcv.link is not None and rcv.attempt is self._attempt:
                 rcv.link.close()
             self._by_name.pop(rcv.name, None)
@@ -186,8 +202,10 @@ class Servers:
         self._attempt = None
         self._addresser = None
         self._by_name = {}
+        self._awaiting = 0
         for sub in self._subs:
             for rcv in sub.receivers:
+                rcv.awaiting = 0
                 rcv.link = None
                 rcv.active = False
 
@@ -196,6 +214,10 @@ class Servers:
         for rcv in self._by_name.values():
             if rcv.link is not None:
                 rcv.link.close()
+
+    def _forget_awaiting(self, rcv):
+        self._awaiting -= rcv.awaiting
+        rcv.awaiting = 0
 
     def release_waiters(self):
         """The I/O thread ends: nobody waits for an attach any more."""
@@ -225,6 +247,7 @@ class Servers:
         if rcv is None:
             return
         LOG.warning('receiver link from %s closed: %s', rcv.address, reason)
+        self._forget_awaiting(rcv)
         rcv.active = False
         rcv.link = None
         self._loop.call_later(self._delay, self._reattach, rcv,
@@ -243,13 +266,16 @@ class Servers:
             _lib.pn_delivery_update(dlv, _RELEASED)
             _lib.pn_delivery_settle(dlv)
             return
+        sub = rcv.subscription
         if _lib.pn_delivery_settled(dlv):
             _lib.pn_delivery_settle(dlv)
             kept = None
         else:
             kept = Kept(dlv)
-        self._completions.call(rcv.subscription.sink,
-                               (data, kept, rcv, self._attempt))
+            if sub.lazy:
+                rcv.awaiting += 1
+                self._awaiting += 1
+        self._completions.call(sub.sink, (data, kept, rcv, self._attempt))
 
     # ------------------------------------------------------------------
     # Settlement (a task from a listener's thread)
@@ -263,10 +289,15 @@ class Servers:
             if (rcv.link is None or rcv.attempt is not attempt or
                     attempt is not self._attempt):
                 return
+            link = rcv.link._impl
             if kept is not None and kept.impl is not None:
+                if _lib.pn_delivery_link(kept.impl) != link:
+                    return  # from the link before a re-attach
+                if rcv.awaiting:
+                    rcv.awaiting -= 1
+                    self._awaiting -= 1
                 _lib.pn_delivery_update(kept.impl, state)
                 _lib.pn_delivery_settle(kept.impl)
-            link = rcv.link._impl
             more = links.refill(_lib.pn_link_credit(link), rcv.credit)
             if more:
                 _lib.pn_link_flow(link, more)

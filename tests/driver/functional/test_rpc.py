@@ -195,3 +195,32 @@ class DeliveryFailureTest(messaging.TestCase):
         self.assertRaises(oslo_messaging.MessageDeliveryFailure,
                           client.client.prepare(retry=0).call,
                           {}, 'echo', value=1)
+
+
+class AcceptanceTest(messaging.TestCase):
+    """An RPC server accepts a call before its endpoint is done (as 14.x
+    did, before dispatch), even though the acceptance of a quick call
+    rides with the reply."""
+
+    def test_long_call_accepted_before_its_reply(self):
+        router = self.useFixture(FakeRouter())
+        key = messaging.unique('ev')
+        messaging.EVENTS[key] = threading.Event()
+        self.addCleanup(messaging.EVENTS.pop, key)
+        self.addCleanup(messaging.EVENTS[key].set)
+        self.server(router.transport_url)
+        client = self.client(router.transport_url)
+        done, outcome = messaging.in_thread(
+            client.client.call, {}, 'wait_for', key=key)
+        io = client.transport._driver._io_thread()
+        router.wait_for(lambda: io.outbox.senders(), timeout=10)
+        sender = io.outbox.senders()[0]
+        start = time.monotonic()
+        # accepted (no longer unsettled at the client) within a second
+        router.wait_for(lambda: sender.used and not sender.unacked and
+                        not sender.queue, timeout=5)
+        self.assertLess(time.monotonic() - start, 1.0)
+        self.assertFalse(done.is_set())
+        messaging.EVENTS[key].set()
+        self.assertTrue(done.wait(10))
+        self.assertEqual([key], outcome)

@@ -79,9 +79,23 @@ class LoopTest(testtools.TestCase):
         self.loop.run_once()
         self.assertEqual(1, len(seen))
 
+    def test_deferred_task_waits_for_the_next_turn(self):
+        self.loop.defer('lazy')
+        # no wake-up: select waits up to max_wait (here 0: nothing ready)
+        self.assertEqual(0, self.loop.timeout())
+        self.loop.run_once(max_wait=0)
+        self.assertEqual(['lazy'], self.ran)
+
+    def test_max_wait_bounds_the_wait(self):
+        self.loop.call_later(30, lambda: None)
+        start = loop.time.monotonic()
+        self.loop.run_once(max_wait=0.01)
+        self.assertLess(loop.time.monotonic() - start, 5)
+
     def test_drain_and_close(self):
         self.loop.submit('a')
         self.assertEqual(['a'], self.loop.drain_tasks())
         self.loop.close()
         self.assertEqual((-1, -1), self.loop.wakeup_fds())
         self.assertRaises(OSError, self.loop.submit, 'b')
+        self.assertRaises(OSError, self.loop.defer, 'c')

@@ -21,7 +21,8 @@ ACCEPTED = int(Delivery.ACCEPTED)
 RELEASED = int(Delivery.RELEASED)
 
 
-class ServersTest(testtools.TestCase):
+class Base(testtools.TestCase):
+    """A Servers object on a loop with a fake clock; an in-memory peer."""
 
     def setUp(self):
         super().setUp()
@@ -35,10 +36,10 @@ class ServersTest(testtools.TestCase):
         self.target = oslo_messaging.Target(topic='t', server='s')
 
     def subscription(self, credit=4, patterns=('unicast', 'multicast',
-                                               'anycast')):
+                                               'anycast'), lazy=False):
         return servers.Subscription(
             [(self.target, p, addressing.RPC) for p in patterns], credit,
-            self.items.append)
+            self.items.append, lazy)
 
     def connect(self):
         self.pair = pair.Pair()
@@ -68,6 +69,9 @@ class ServersTest(testtools.TestCase):
     def message(self, peer, address, body='m', settled=False):
         msg = codec.request({'method': 'echo', 'args': {'value': body}}, {})
         return peer.send('[%s]' % address, msg, settled=settled)
+
+
+class ServersTest(Base):
 
     def test_links_attached_on_open_and_ready(self):
         sub = self.subscription()
@@ -199,3 +203,68 @@ class ServersTest(testtools.TestCase):
         self.servers.add(sub)
         self.servers.release_waiters()
         self.assertTrue(sub.ready.done())
+
+
+class AwaitingTest(Base):
+    """Deliveries of lazy subscriptions (RPC servers) await settlement:
+    the I/O thread then bounds its wait, since their settlement comes as
+    a deferred task."""
+
+    def deliver(self, lazy=True, count=2):
+        self.sub = self.subscription(patterns=('anycast',), lazy=lazy)
+        self.servers.add(self.sub)
+        self.peer = self.connect()
+        sent = [self.message(self.peer, 'unicast.openstack.t')
+                for _ in range(count)]
+        self.route()
+        return sent
+
+    def test_until_settled(self):
+        self.deliver()
+        self.assertTrue(self.servers.awaiting)
+        first, second = self.items
+        self.servers.settle(first[1], first[2], first[3], ACCEPTED)
+        self.assertTrue(self.servers.awaiting)
+        self.servers.settle(second[1], second[2], second[3], ACCEPTED)
+        self.assertFalse(self.servers.awaiting)
+
+    def test_not_for_other_subscriptions(self):
+        self.deliver(lazy=False)
+        self.assertFalse(self.servers.awaiting)
+
+    def test_not_for_presettled_messages(self):
+        sub = self.subscription(patterns=('anycast',), lazy=True)
+        self.servers.add(sub)
+        peer = self.connect()
+        self.message(peer, 'unicast.openstack.t', settled=True)
+        self.route()
+        self.assertFalse(self.servers.awaiting)
+
+    def test_forgotten_with_the_link_the_connection_or_the_listener(self):
+        for end in ('link', 'reset', 'remove'):
+            self.items.clear()
+            self.deliver()
+            self.assertTrue(self.servers.awaiting, end)
+            if end == 'link':
+                self.peer.detach('[unicast.openstack.t]')
+                self.route()
+            elif end == 'reset':
+                self.servers.reset()
+            else:
+                self.servers.remove(self.sub)
+            self.assertFalse(self.servers.awaiting, end)
+            self.servers.remove(self.sub)
+
+    def test_settle_from_before_a_reattach_is_ignored(self):
+        sent = self.deliver(count=1)
+        _, kept, rcv, attempt = self.items[0]
+        self.peer.detach('[unicast.openstack.t]')
+        self.route()
+        self.clock.advance(DELAY)
+        self.loop.run_timers()
+        self.route()
+        self.assertTrue(rcv.active)  # re-attached, same receiver object
+        self.servers.settle(kept, rcv, attempt, ACCEPTED)
+        self.route()
+        self.assertEqual(0, sent[0].remote_state)
+        self.assertFalse(self.servers.awaiting)
