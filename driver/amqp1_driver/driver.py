@@ -73,6 +73,7 @@ class AMQP1Driver(base.BaseDriver):
         super().__init__(conf, url, default_exchange,
                          allowed_remote_exmods or [])
         group = opts.register(conf)
+        _check_url_options(url)
         self._conf = common.ConfigOptsProxy(conf, url, group.name)
         g = self._group = self._conf.oslo_messaging_amqp
         # read once: the proxy parses the URL on every attribute access
@@ -144,9 +145,10 @@ class AMQP1Driver(base.BaseDriver):
             io.cancel(send)
             if caller_timeout:
                 raise oslo_messaging.MessagingTimeout(
-                    '%s timed out after %s s' % (what, timeout))
+                    '%s timed out after %s s%s' % (what, timeout, _why(io)))
             raise oslo_messaging.MessageDeliveryFailure(
-                '%s not acknowledged within %s s' % (what, timeout))
+                '%s not acknowledged within %s s%s'
+                % (what, timeout, _why(io)))
         if future.error is not None:
             raise future.error
 
@@ -166,8 +168,8 @@ class AMQP1Driver(base.BaseDriver):
             if now >= deadline:
                 io.cancel(send)
                 raise oslo_messaging.MessagingTimeout(
-                    'RPC call to %s timed out after %s s'
-                    % (send.target, timeout))
+                    'RPC call to %s timed out after %s s%s'
+                    % (send.target, timeout, _why(io)))
             if monitor and now >= max(send.beat, start) + monitor:
                 io.cancel(send)
                 raise oslo_messaging.MessagingTimeout(
@@ -260,6 +262,33 @@ class AMQP1Driver(base.BaseDriver):
             io.submit(send)
         except Exception as exc:  # noqa: B902 - heartbeat() must not raise
             LOG.debug('RPC heartbeat to %s failed: %s', reply_to, exc)
+
+
+def _why(io):
+    """``: <why requests cannot reach the bus>``, or '' if they can."""
+    status = io.status()
+    return ': %s' % status if status else ''
+
+
+_OPTS = {opt.dest: opt for opt in opts.amqp1_opts}
+
+
+def _check_url_options(url):
+    """Check the values of ``[oslo_messaging_amqp]`` options in ``url``'s
+    query (an unknown name is left to oslo's proxy: ``NoSuchOptError``).
+
+    :raises InvalidURLOption: naming the option and the value (oslo's
+        proxy would raise a bare ``ValueError`` from the type's parser).
+    """
+    for name, value in (url.query or {}).items():
+        opt = _OPTS.get(name)
+        if opt is None:
+            continue
+        try:
+            opt.type(value)
+        except (ValueError, TypeError) as exc:
+            raise exceptions.InvalidURLOption(url, name, value,
+                                              exc) from exc
 
 
 class _Snapshot:

@@ -41,6 +41,8 @@ import cproton_ffi
 import oslo_messaging
 from proton import Event
 from proton import Link
+from proton import Session
+from proton import Terminus
 
 from amqp1_driver import addressing
 from amqp1_driver import attempt as attempt_mod
@@ -62,6 +64,12 @@ _NULL = cproton_ffi.ffi.NULL
 
 # How long a clean shutdown waits for the peer to answer our close.
 _CLOSE_WAIT = 2.0
+# Conditions a peer closes a connection with that are not a refusal: an
+# administrative close or a redirect, after which requests are retried on
+# the next connection as after any loss (14.x's behaviour).
+_TRANSIENT = frozenset(['amqp:connection:forced',
+                        'amqp:connection:redirect'])
+
 # While an RPC server's calls await their acknowledgement, the loop turns
 # at least this often (s): an acknowledgement is a deferred task that
 # normally rides with the call's reply (one wake-up, one write, one
@@ -74,9 +82,10 @@ class IOThread:
 
     Owns which attempt is current and the addresser chosen for it, the
     refusal that fails new requests at once while no connection is usable
-    (an authentication failure), whether it is stopping, why it died
-    (``dead``), and the thread.  Everything else is owned by the objects
-    it routes between (see the module docstring).
+    (an authentication failure, or a peer's refusal: a link refused, the
+    session or the connection ended with an error condition), whether it
+    is stopping, why it died (``dead``), and the thread.  Everything else
+    is owned by the objects it routes between (see the module docstring).
 
     :param group: the ``[oslo_messaging_amqp]`` option values.
     :param url: the :class:`oslo_messaging.TransportURL`.
@@ -152,6 +161,23 @@ class IOThread:
             raise
         if self.dead is not None:
             raise self.dead
+
+    def status(self):
+        """Why requests cannot go out now, or None if they can.
+
+        For error messages, from any thread: it reads the owners' state
+        without a lock, which is enough to say where the bus is and what
+        went wrong last.
+        """
+        if self.outbox.ready:
+            return None
+        if self._refusal is not None:
+            return str(self._refusal)
+        error = self.hosts.last_error
+        if error:
+            return 'not connected to the bus (last attempt: %s)' % error
+        return 'not connected to the bus yet (connecting to %s)' % (
+            self.hosts.current,)
 
     def cancel(self, send):
         """Forget ``send`` (its caller gave up): from any thread."""
@@ -326,14 +352,29 @@ class IOThread:
             self.outbox.reset(exceptions.DriverShutdown(
                 'the transport was cleaned up'))
             return
-        if auth is None:
+        if auth is None and self._refusal is None:
             LOG.warning('AMQP 1.0 connection to %s lost: %s', a, reason)
-        self.outbox.reset(auth or oslo_messaging.MessageDeliveryFailure(
-            'Message send failed: %s' % reason))
         if auth is not None:
             self._refusal = auth
-            self.outbox.fail_waiting(auth)
-        self.loop.call_at(self.hosts.failed(reason), self._connect)
+        refusal = self._refusal
+        self.outbox.reset(refusal or oslo_messaging.MessageDeliveryFailure(
+            'Message send failed: %s' % reason))
+        if refusal is not None:
+            # nothing waits for the next connection: it would be refused
+            # the same way
+            self.outbox.fail_waiting(refusal)
+            self.replies.fail_all(refusal)
+        self.loop.call_at(self.hosts.failed(
+            'connection to %s %s: %s' % (a, 'lost' if a.opened else 'failed',
+                                         reason)), self._connect)
+
+    def _refuse(self, error):
+        """The peer refused (see :class:`exceptions.PeerRefused`): fail
+        every request waiting for a usable connection now, and later ones
+        at once until a connection is usable again."""
+        LOG.error('%s', error)
+        self._refusal = error
+        self.outbox.fail_waiting(error)
 
     # ------------------------------------------------------------------
     # Events
@@ -364,7 +405,6 @@ class IOThread:
         a = self.attempt
         props = a.on_remote_open()
         self.hosts.connected()
-        self._refusal = None
         a.start_ticks()
         g = self._group
         legacy = addressing.is_legacy(g.addressing_mode, props)
@@ -376,13 +416,37 @@ class IOThread:
         self.servers.attach(a, self._addresser)
 
     def _on_conn_remote_close(self, ev):
-        self.attempt.on_remote_close()
+        a = self.attempt
+        a.on_remote_close()
+        if (a.condition is None or self._stopping or
+                (a.auth_error is not None and not a.opened) or
+                a.condition[0] in _TRANSIENT):
+            return
+        self._refuse(exceptions.PeerRefused(
+            str(a), 'closed the connection', *a.condition))
+
+    def _on_session_remote_close(self, ev):
+        # one session per connection: without it, nothing goes through
+        a = self.attempt
+        ssn = Session.wrap(cproton.pn_event_session(ev))
+        cond = ssn.remote_condition
+        ssn.close()
+        if self._stopping:
+            return
+        if cond is not None:
+            self._refuse(exceptions.PeerRefused(
+                str(a), 'ended the session', cond.name, cond.description))
+            a.close('session ended by the peer: %s: %s'
+                    % (cond.name, cond.description))
+        else:
+            a.close('session ended by the peer')
 
     def _on_link_remote_open(self, ev):
         link = Link.wrap(cproton.pn_event_link(ev))
         name = link.name
         if name == self.replies.name:
             if self.replies.on_link_open(link):
+                self._refusal = None
                 self.outbox.open(self.attempt.session, self._addresser)
             return
         self.servers.on_link_open(name)
@@ -393,16 +457,33 @@ class IOThread:
         cond = link.remote_condition
         reason = ('%s: %s' % (cond.name, cond.description) if cond
                   else 'detached by peer')
+        # A refusal (AMQP 1.0 2.6.3): the peer's attach carried no
+        # terminus for its side (or none with an address), then its
+        # detach an error.  A link closed later is not one.
+        theirs = link.remote_target if link.is_sender else link.remote_source
+        refused = cond is not None and (
+            theirs.type == Terminus.UNSPECIFIED or not theirs.address)
         link.close()
         if self._stopping:
             return
+        a = self.attempt
         if name == self.replies.name:
+            if refused:
+                self._refuse(exceptions.PeerRefused(
+                    str(a), 'refused the reply link', cond.name,
+                    cond.description))
             # the replies of this connection can no longer arrive
-            self.attempt.close('reply link closed: %s' % reason)
+            a.close('reply link closed: %s' % reason)
         elif self.outbox.owns(name):
-            self.outbox.on_link_closed(name, reason)
+            if refused:
+                self.outbox.on_link_refused(
+                    name, lambda address: exceptions.PeerRefused(
+                        str(a), 'refused the link to %s' % address,
+                        cond.name, cond.description))
+            else:
+                self.outbox.on_link_closed(name, reason)
         else:
-            self.servers.on_link_closed(name, reason)
+            self.servers.on_link_closed(name, reason, refused)
 
     def _on_link_flow(self, ev):
         link = _lib.pn_event_link(ev)
@@ -455,6 +536,7 @@ _HANDLERS = {
     Event.TRANSPORT_CLOSED.number: IOThread._on_transport_closed,
     Event.CONNECTION_REMOTE_OPEN.number: IOThread._on_conn_remote_open,
     Event.CONNECTION_REMOTE_CLOSE.number: IOThread._on_conn_remote_close,
+    Event.SESSION_REMOTE_CLOSE.number: IOThread._on_session_remote_close,
     Event.LINK_REMOTE_OPEN.number: IOThread._on_link_remote_open,
     Event.LINK_REMOTE_CLOSE.number: IOThread._on_link_remote_close,
     Event.LINK_REMOTE_DETACH.number: IOThread._on_link_remote_close,

@@ -186,6 +186,23 @@ class Outbox:
             self.parked.extend(retry)
             self._loop.call_later(self._delay, self._unpark, retry)
 
+    def on_link_refused(self, name, error):
+        """The peer refused the link ``name`` when it was attached: its
+        messages fail at once (a new link would be refused the same way).
+
+        :param error: ``error(address)`` makes the exception.
+        """
+        sender = self._by_name.pop(name, None)
+        if sender is None:
+            return
+        if self._by_address.get(sender.address) is sender:
+            del self._by_address[sender.address]
+        failure = error(sender.address)
+        LOG.error('%s', failure)
+        for send in sender.reset(failure):
+            self._replies.forget(send.msg_id)
+            send.fail(failure)
+
     def _unpark(self, sends):
         for send in sends:
             try:

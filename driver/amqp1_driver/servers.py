@@ -241,12 +241,19 @@ class Servers:
         if all(r.active for r in sub.receivers):
             sub.ready.set()
 
-    def on_link_closed(self, name, reason):
-        """The peer closed ``name``: re-attach it after the retry delay."""
+    def on_link_closed(self, name, reason, refused=False):
+        """The peer closed ``name`` (or refused it when it was attached):
+        re-attach it after the retry delay."""
         rcv = self._by_name.pop(name, None)
         if rcv is None:
             return
-        LOG.warning('receiver link from %s closed: %s', rcv.address, reason)
+        if refused:
+            LOG.error('the peer refused the receiver link from %s: %s; '
+                      'attaching it again in %s s', rcv.address, reason,
+                      self._delay)
+        else:
+            LOG.warning('receiver link from %s closed: %s', rcv.address,
+                        reason)
         self._forget_awaiting(rcv)
         rcv.active = False
         rcv.link = None

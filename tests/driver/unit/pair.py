@@ -107,6 +107,10 @@ class Peer:
                 # a null terminus, then a detach with the reason
                 link.condition = proton.Condition(
                     'amqp:not-found', 'refused by the test')
+                if link.is_receiver:
+                    link.target.type = proton.Terminus.UNSPECIFIED
+                else:
+                    link.source.type = proton.Terminus.UNSPECIFIED
                 link.open()
                 link.close()
                 return

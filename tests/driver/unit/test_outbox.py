@@ -153,6 +153,26 @@ class OutboxTest(testtools.TestCase):
             s.future.error))
         self.assertEqual([], self.outbox.parked)
 
+    def test_refused_link_fails_its_messages_at_once(self):
+        self.pair = pair.Pair(pair.Peer(refuse={'unicast.openstack.a'}))
+        self.outbox.open(self.pair.session, self.addresser)
+        sends = [cast('a', retry=None), cast('a', kind=request.CALL,
+                                             msg_id='m')]
+        for s in sends:
+            self.outbox.submit(s)
+        self.pair.pump()
+        closed = [obj for kind, obj in self.pair.client_events()
+                  if kind == Event.LINK_REMOTE_CLOSE]
+        self.assertEqual(1, len(closed))
+        self.outbox.on_link_refused(
+            closed[0].name, lambda address: RuntimeError('refused ' + address))
+        for s in sends:
+            self.assertEqual('refused unicast.openstack.a',
+                             str(s.future.error))
+        self.assertEqual([], self.outbox.senders())
+        self.assertEqual([], self.outbox.parked)
+        self.assertEqual(0, len(self.replies))
+
     def test_cancel_wherever_it_waits(self):
         waiting = cast('a')
         self.outbox.submit(waiting)
