@@ -148,34 +148,29 @@ class Attempt:
         else:
             t.close_tail()
 
-    def write(self):
-        """Write what proton produced, as far as the socket takes it."""
-        if self.connecting:
-            return
-        t = self.transport
-        impl = t._impl
-        while True:
-            pending = _lib.pn_transport_pending(impl)
-            if pending <= 0:
-                return
-            try:
-                n = self.sock.send(t.peek(pending))
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                self.reason = self.reason or str(exc)
-                t.close_head()
-                return
-            _lib.pn_transport_pop(impl, n)
-
-    def update(self):
-        """Watch the socket for what the transport wants next.
+    def flush(self):
+        """Write what proton produced, as far as the socket takes it, and
+        watch the socket for what the transport wants next.
 
         :returns: False once the transport is done both ways (the
             connection is over).
         """
-        impl = self.transport._impl
+        t = self.transport
+        impl = t._impl
         head = _lib.pn_transport_pending(impl)
+        if not self.connecting:
+            while head > 0:
+                try:
+                    n = self.sock.send(t.peek(head))
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError as exc:
+                    self.reason = self.reason or str(exc)
+                    t.close_head()
+                    head = _lib.pn_transport_pending(impl)
+                    break
+                _lib.pn_transport_pop(impl, n)
+                head = _lib.pn_transport_pending(impl)
         tail = _lib.pn_transport_capacity(impl)
         if head < 0 and tail < 0:
             return False
@@ -185,7 +180,9 @@ class Attempt:
                 mask |= selectors.EVENT_READ
             if head > 0:
                 mask |= selectors.EVENT_WRITE
-            self._watch(mask)
+            if mask != self._mask:
+                self._loop.watch(self.sock, mask, self._on_socket)
+                self._mask = mask
         return True
 
     def start_ticks(self):

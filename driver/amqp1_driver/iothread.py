@@ -305,11 +305,12 @@ class IOThread:
                 self._attempt_failed(a.failure)
             else:
                 self._dispatch(a)
-                if self.attempt is a and not a.connecting:
-                    a.write()
+                if self.attempt is a and not a.flush():
+                    # the transport is done: its last events first (a
+                    # transport error says why, e.g. a SASL failure)
                     self._dispatch(a)
-                if self.attempt is a and not a.update():
-                    self._lost(a)
+                    if self.attempt is a:
+                        self._lost(a)
         self._completions.flush()
 
     # ------------------------------------------------------------------
@@ -442,18 +443,17 @@ class IOThread:
             a.close('session ended by the peer')
 
     def _on_link_remote_open(self, ev):
-        link = Link.wrap(cproton.pn_event_link(ev))
-        name = link.name
-        if name == self.replies.name:
-            if self.replies.on_link_open(link):
+        impl = _lib.pn_event_link(ev)
+        if impl == self.replies.impl:
+            if self.replies.on_link_open(Link.wrap(impl)):
                 self._refusal = None
                 self.outbox.open(self.attempt.session, self._addresser)
             return
-        self.servers.on_link_open(name)
+        self.servers.on_link_open(impl)
 
     def _on_link_remote_close(self, ev):
-        link = Link.wrap(cproton.pn_event_link(ev))
-        name = link.name
+        impl = _lib.pn_event_link(ev)
+        link = Link.wrap(impl)
         cond = link.remote_condition
         reason = ('%s: %s' % (cond.name, cond.description) if cond
                   else 'detached by peer')
@@ -467,35 +467,36 @@ class IOThread:
         if self._stopping:
             return
         a = self.attempt
-        if name == self.replies.name:
+        if impl == self.replies.impl:
             if refused:
                 self._refuse(exceptions.PeerRefused(
                     str(a), 'refused the reply link', cond.name,
                     cond.description))
             # the replies of this connection can no longer arrive
             a.close('reply link closed: %s' % reason)
-        elif self.outbox.owns(name):
+        elif self.outbox.owns(impl):
             if refused:
                 self.outbox.on_link_refused(
-                    name, lambda address: exceptions.PeerRefused(
+                    impl, lambda address: exceptions.PeerRefused(
                         str(a), 'refused the link to %s' % address,
                         cond.name, cond.description))
             else:
-                self.outbox.on_link_closed(name, reason)
+                self.outbox.on_link_closed(impl, reason)
         else:
-            self.servers.on_link_closed(name, reason, refused)
+            self.servers.on_link_closed(impl, reason, refused)
 
     def _on_link_flow(self, ev):
-        link = _lib.pn_event_link(ev)
-        if _lib.pn_link_is_sender(link):
-            self.outbox.on_flow(cproton.pn_link_name(link))
+        self.outbox.on_flow(_lib.pn_event_link(ev))
 
     def _on_delivery(self, ev):
         # raw pn_delivery_t/pn_link_t pointers (see _lib)
         dlv = _lib.pn_event_delivery(ev)
         link = _lib.pn_delivery_link(dlv)
+        if self.outbox.on_disposition(link, dlv):
+            return
         if _lib.pn_link_is_sender(link):
-            self.outbox.on_disposition(cproton.pn_link_name(link), dlv)
+            # a sender link we forgot: settle our end all the same
+            _lib.pn_delivery_settle(dlv)
             return
         if not _lib.pn_delivery_readable(dlv) or _lib.pn_delivery_partial(
                 dlv):
@@ -503,7 +504,7 @@ class IOThread:
         _, data = cproton.pn_link_recv(link, _lib.pn_delivery_pending(dlv))
         _lib.pn_link_advance(link)
         data = bytes(data)
-        if cproton.pn_link_name(link) == self.replies.name:
+        if link == self.replies.impl:
             self.replies.on_delivery(dlv, link, data)
         else:
             self.servers.on_delivery(dlv, link, data)

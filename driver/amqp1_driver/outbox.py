@@ -10,7 +10,6 @@ sweep, so an idle link lives one to two sweep intervals (14.x's rule).
 import collections
 import logging
 
-import cproton_ffi
 import oslo_messaging
 
 from amqp1_driver import sender as sender_mod
@@ -23,8 +22,10 @@ class Outbox:
 
     Owns the messages waiting for a usable connection (``waiting``), the
     messages whose link the peer closed, parked for ``link_retry_delay``
-    (``parked``), the senders by address and by link name, the session
-    and addresser they are created with, and the sweep's timer.
+    (``parked``), the senders by address and by proton link (the
+    ``pn_link_t`` pointer: events name their link that way, without a
+    string conversion), the session and addresser they are created with,
+    and the sweep's timer.
 
     :param loop: the :class:`~amqp1_driver.loop.Loop`.
     :param completions: the I/O thread's
@@ -46,7 +47,7 @@ class Outbox:
         self.waiting = collections.deque()
         self.parked = []
         self._by_address = {}
-        self._by_name = {}
+        self._by_link = {}
         self._session = None
         self._addresser = None
         self._sweep_timer = None
@@ -80,7 +81,7 @@ class Outbox:
         self._addresser = None
         senders = list(self._by_address.values())
         self._by_address = {}
-        self._by_name = {}
+        self._by_link = {}
         for sender in senders:
             self.waiting.extend(sender.reset(error))
 
@@ -115,7 +116,7 @@ class Outbox:
                                        self._delay, self._encoder)
             sender.attach(self._session)
             self._by_address[address] = sender
-            self._by_name[sender.name] = sender
+            self._by_link[sender.link._impl] = sender
         sender.send(send)
 
     def cancel(self, send):
@@ -150,30 +151,32 @@ class Outbox:
 
     # ------------------------------------------------------------------
     # Link events
-    def owns(self, name):
-        """True if ``name`` is one of the current sender links."""
-        return name in self._by_name
+    def owns(self, link):
+        """True if ``link`` (a ``pn_link_t``) is a current sender link."""
+        return link in self._by_link
 
-    def on_flow(self, name):
-        """The peer granted credit on ``name``."""
-        sender = self._by_name.get(name)
+    def on_flow(self, link):
+        """The peer granted credit on ``link`` (any ``pn_link_t``)."""
+        sender = self._by_link.get(link)
         if sender is not None:
             sender.pump()
 
-    def on_disposition(self, name, dlv):
-        """The peer settled a delivery on ``name``."""
-        sender = self._by_name.get(name)
-        if sender is not None:
-            sender.on_disposition(dlv)
-        else:
-            # a link we forgot: settle our end all the same
-            cproton_ffi.lib.pn_delivery_settle(dlv)
+    def on_disposition(self, link, dlv):
+        """The peer settled a delivery on ``link`` (a ``pn_link_t``).
 
-    def on_link_closed(self, name, reason):
-        """The peer closed the link ``name`` while the connection stays:
-        its messages that may be re-sent go out on a new link after
-        ``link_retry_delay``."""
-        sender = self._by_name.pop(name, None)
+        :returns: False if ``link`` is none of the current sender links.
+        """
+        sender = self._by_link.get(link)
+        if sender is None:
+            return False
+        sender.on_disposition(dlv)
+        return True
+
+    def on_link_closed(self, link, reason):
+        """The peer closed ``link`` (a ``pn_link_t``) while the
+        connection stays: its messages that may be re-sent go out on a new
+        link after ``link_retry_delay``."""
+        sender = self._by_link.pop(link, None)
         if sender is None:
             return
         LOG.warning('sender link to %s closed: %s', sender.address, reason)
@@ -186,13 +189,14 @@ class Outbox:
             self.parked.extend(retry)
             self._loop.call_later(self._delay, self._unpark, retry)
 
-    def on_link_refused(self, name, error):
-        """The peer refused the link ``name`` when it was attached: its
-        messages fail at once (a new link would be refused the same way).
+    def on_link_refused(self, link, error):
+        """The peer refused ``link`` (a ``pn_link_t``) when it was
+        attached: its messages fail at once (a new link would be refused
+        the same way).
 
         :param error: ``error(address)`` makes the exception.
         """
-        sender = self._by_name.pop(name, None)
+        sender = self._by_link.pop(link, None)
         if sender is None:
             return
         if self._by_address.get(sender.address) is sender:
@@ -218,7 +222,7 @@ class Outbox:
                 sender.used = False
                 continue
             del self._by_address[address]
-            self._by_name.pop(sender.name, None)
+            self._by_link.pop(sender.link._impl, None)
             sender.detach()
         self._sweep_timer = self._loop.call_later(self._sweep_interval,
                                                   self._sweep)

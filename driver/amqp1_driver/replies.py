@@ -25,11 +25,12 @@ _ACCEPTED = int(Delivery.ACCEPTED)
 class Replies:
     """The reply link and the calls waiting for a reply.
 
-    Owns the reply link (its name, the address the peer assigned, whether
-    it is attached), the calls sent and not yet answered by message-id,
-    and their last heartbeat time (``Send.beat``, read by the waiting
-    caller).  A call's deadline is its caller's: the caller gives up and
-    :meth:`forget` drops the call.
+    Owns the reply link (the proton link, its ``pn_link_t`` pointer
+    ``impl`` events are matched with, the address the peer assigned), the
+    calls sent and not yet answered by message-id, and their last
+    heartbeat time (``Send.beat``, read by the waiting caller).  A call's
+    deadline is its caller's: the caller gives up and :meth:`forget`
+    drops the call.
 
     :param credit: ``reply_link_credit``.
     :param completions: the I/O thread's
@@ -45,7 +46,7 @@ class Replies:
         self._decoder = decoder
         self._clock = clock
         self._link = None
-        self.name = None
+        self.impl = None
         self.address = None
         self._calls = {}
 
@@ -69,7 +70,7 @@ class Replies:
         link.open()
         link.flow(self._credit)
         self._link = link
-        self.name = link.name
+        self.impl = link._impl
         self.address = None
 
     def on_link_open(self, link):
@@ -94,7 +95,7 @@ class Replies:
         14.x).
         """
         self._link = None
-        self.name = None
+        self.impl = None
         self.address = None
 
     # ------------------------------------------------------------------

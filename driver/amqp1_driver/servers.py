@@ -106,7 +106,8 @@ class Subscription:
 class Servers:
     """Every subscription of one transport and its receiver links.
 
-    Owns the subscriptions, their receivers by link name, which attempt
+    Owns the subscriptions, their receivers by proton link (the
+    ``pn_link_t`` pointer), which attempt
     (and addresser) the links are attached on, and how many deliveries of
     lazy subscriptions await their settlement; schedules the re-attach of
     a closed link on the loop.
@@ -123,7 +124,7 @@ class Servers:
         self._delay = retry_delay
         self._completions = completions
         self._subs = []
-        self._by_name = {}
+        self._by_link = {}
         self._attempt = None
         self._addresser = None
         self._awaiting = 0
@@ -155,7 +156,8 @@ class Servers:
             self._forget_awaiting(rcv)
             if rcv.link is not None and rcv.attempt is self._attempt:
                 rcv.link.close()
-            self._by_name.pop(rcv.name, None)
+            if rcv.link is not None:
+                self._by_link.pop(rcv.link._impl, None)
             rcv.link = None
 
     # ------------------------------------------------------------------
@@ -164,7 +166,7 @@ class Servers:
         """A connection opened: attach every subscription's links."""
         self._attempt = attempt
         self._addresser = addresser
-        self._by_name = {}
+        self._by_link = {}
         for sub in self._subs:
             self._attach(sub)
 
@@ -194,14 +196,14 @@ class Servers:
         rcv.link = link
         rcv.active = False
         rcv.attempt = self._attempt
-        self._by_name[rcv.name] = rcv
+        self._by_link[link._impl] = rcv
 
     def reset(self):
         """The connection is gone: forget its links (the subscriptions
         stay, to be attached on the next one)."""
         self._attempt = None
         self._addresser = None
-        self._by_name = {}
+        self._by_link = {}
         self._awaiting = 0
         for sub in self._subs:
             for rcv in sub.receivers:
@@ -211,7 +213,7 @@ class Servers:
 
     def detach(self):
         """Close every receiver link (shutting down)."""
-        for rcv in self._by_name.values():
+        for rcv in self._by_link.values():
             if rcv.link is not None:
                 rcv.link.close()
 
@@ -226,14 +228,15 @@ class Servers:
 
     # ------------------------------------------------------------------
     # Link events
-    def owns(self, name):
-        """True if ``name`` is one of this object's receiver links."""
-        return name in self._by_name
+    def owns(self, link):
+        """True if ``link`` (a ``pn_link_t``) is one of the receiver
+        links."""
+        return link in self._by_link
 
-    def on_link_open(self, name):
-        """The peer attached ``name``; the subscription is ready once
-        all of its links are."""
-        rcv = self._by_name.get(name)
+    def on_link_open(self, link):
+        """The peer attached ``link`` (a ``pn_link_t``); the subscription
+        is ready once all of its links are."""
+        rcv = self._by_link.get(link)
         if rcv is None:
             return
         rcv.active = True
@@ -241,10 +244,10 @@ class Servers:
         if all(r.active for r in sub.receivers):
             sub.ready.set()
 
-    def on_link_closed(self, name, reason, refused=False):
-        """The peer closed ``name`` (or refused it when it was attached):
-        re-attach it after the retry delay."""
-        rcv = self._by_name.pop(name, None)
+    def on_link_closed(self, link, reason, refused=False):
+        """The peer closed ``link`` (a ``pn_link_t``), or refused it when
+        it was attached: re-attach it after the retry delay."""
+        rcv = self._by_link.pop(link, None)
         if rcv is None:
             return
         if refused:
@@ -268,7 +271,7 @@ class Servers:
 
     def on_delivery(self, dlv, link, data):
         """A complete message arrived on one of our links."""
-        rcv = self._by_name.get(cproton.pn_link_name(link))
+        rcv = self._by_link.get(link)
         if rcv is None or rcv.subscription.closed:
             _lib.pn_delivery_update(dlv, _RELEASED)
             _lib.pn_delivery_settle(dlv)

@@ -44,9 +44,9 @@ class AttemptTest(testtools.TestCase):
     def turn(self, a):
         """One turn of the I/O thread for this attempt."""
         self.loop.run_once()
-        if a.failure is None and not a.connecting:
-            a.write()
-        return a.update() if a.transport is not None else None
+        if a.failure is None and a.transport is not None:
+            return a.flush()
+        return None
 
     def test_refused(self):
         # bound, not listening: the kernel refuses the connection

@@ -51,13 +51,13 @@ class OutboxTest(testtools.TestCase):
         self.pair.pump()
         for kind, obj in self.pair.client_events():
             if kind == Event.LINK_FLOW and obj.is_sender:
-                self.outbox.on_flow(obj.name)
+                self.outbox.on_flow(obj._impl)
             elif kind == Event.LINK_REMOTE_CLOSE:
                 obj.close()
-                self.outbox.on_link_closed(obj.name, 'amqp:internal-error: '
+                self.outbox.on_link_closed(obj._impl, 'amqp:internal-error: '
                                            'closed by the test')
             elif kind == Event.DELIVERY and obj.link.is_sender:
-                self.outbox.on_disposition(obj.link.name, obj._impl)
+                self.outbox.on_disposition(obj.link._impl, obj._impl)
         self.pair.pump()
         self.completions.flush()
 
@@ -165,7 +165,8 @@ class OutboxTest(testtools.TestCase):
                   if kind == Event.LINK_REMOTE_CLOSE]
         self.assertEqual(1, len(closed))
         self.outbox.on_link_refused(
-            closed[0].name, lambda address: RuntimeError('refused ' + address))
+            closed[0]._impl,
+            lambda address: RuntimeError('refused ' + address))
         for s in sends:
             self.assertEqual('refused unicast.openstack.a',
                              str(s.future.error))

@@ -28,8 +28,8 @@ class RepliesTest(testtools.TestCase):
         """Pump, and route the client's events as the I/O thread does."""
         self.pair.pump()
         for kind, obj in self.pair.client_events():
-            if kind == Event.LINK_REMOTE_OPEN and obj.name == \
-                    self.replies.name:
+            if kind == Event.LINK_REMOTE_OPEN and obj._impl == \
+                    self.replies.impl:
                 self.replies.on_link_open(obj)
             elif kind == Event.DELIVERY and obj.readable and \
                     not obj.partial:
@@ -123,7 +123,7 @@ class RepliesTest(testtools.TestCase):
         send = self.call('id1')
         self.replies.reset()
         self.assertFalse(self.replies.ready)
-        self.assertIsNone(self.replies.name)
+        self.assertIsNone(self.replies.impl)
         self.assertEqual(1, len(self.replies))
         error = RuntimeError('ended')
         self.replies.fail_all(error)

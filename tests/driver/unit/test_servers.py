@@ -54,10 +54,10 @@ class Base(testtools.TestCase):
         self.pair.pump()
         for kind, obj in self.pair.client_events():
             if kind == Event.LINK_REMOTE_OPEN:
-                self.servers.on_link_open(obj.name)
+                self.servers.on_link_open(obj._impl)
             elif kind == Event.LINK_REMOTE_CLOSE:
                 obj.close()
-                self.servers.on_link_closed(obj.name, 'closed')
+                self.servers.on_link_closed(obj._impl, 'closed')
             elif kind == Event.DELIVERY and obj.readable and \
                     not obj.partial:
                 data = obj.link.recv(obj.pending)
