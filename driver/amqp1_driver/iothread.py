@@ -20,6 +20,12 @@ own it, each in its own module:
                                            and held messages
 :class:`~amqp1_driver.replies.Replies`     reply link, calls waiting
 :class:`~amqp1_driver.servers.Servers`     subscriptions, receiver links
+:class:`~amqp1_driver.codec.Encoder`,      the proton message reused to
+:class:`~amqp1_driver.codec.Decoder`       encode and decode
+:class:`~amqp1_driver.request.Completions` futures completed and listeners
+                                           handed messages after the write
+:class:`~amqp1_driver.green.GreenSelector` the loop's selector under
+                                           eventlet
 =========================================  ================================
 
 When the connection is lost the thread asks each owner to reset (as
@@ -85,7 +91,8 @@ class IOThread:
     (an authentication failure, or a peer's refusal: a link refused, the
     session or the connection ended with an error condition), whether it
     is stopping, why it died (``dead``), and the thread.  Everything else
-    is owned by the objects it routes between (see the module docstring).
+    is owned by the objects it routes between (see the module docstring),
+    which it creates and holds.
 
     :param group: the ``[oslo_messaging_amqp]`` option values.
     :param url: the :class:`oslo_messaging.TransportURL`.
