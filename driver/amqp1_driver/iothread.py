@@ -156,17 +156,22 @@ class IOThread:
     def submit(self, task):
         """Hand ``task`` (a callable or a :class:`request.Send`) to the loop.
 
-        :raises IOThreadDead: the loop has ended.
+        :raises IOThreadDead: the loop has ended (and will not run it).
         """
+        self._hand_over(task, self.loop.submit)
+
+    def _hand_over(self, task, how):
         if self.dead is not None:
             raise self.dead
         try:
-            self.loop.submit(task)
+            how(task)
         except OSError:
             if self.dead is not None:
                 raise self.dead
             raise
-        if self.dead is not None:
+        # Ended meanwhile: a task the loop ran, or failed when it ended,
+        # is gone from its queue; one queued after that never runs.
+        if self.dead is not None and self.loop.holds(task):
             raise self.dead
 
     def status(self):
@@ -219,17 +224,7 @@ class IOThread:
             its reply follows, or the loop turns within ``_SETTLE_WAIT``).
         """
         task = lambda: self.servers.settle(kept, rcv, attempt, state)  # noqa
-        if not lazy:
-            self.submit(task)
-            return
-        if self.dead is not None:
-            raise self.dead
-        try:
-            self.loop.defer(task)
-        except OSError:
-            if self.dead is not None:
-                raise self.dead
-            raise
+        self._hand_over(task, self.loop.defer if lazy else self.loop.submit)
 
     def shutdown(self, timeout=10.0):
         """Close links and connection, end the thread, wait for it."""

@@ -195,6 +195,13 @@ class Loop:
                 continue
             timer.func(*timer.args)
 
+    def holds(self, task):
+        """True if ``task`` is queued and has not run (any thread)."""
+        try:
+            return task in self._tasks
+        except RuntimeError:  # the loop's thread took tasks meanwhile
+            return task in list(self._tasks)
+
     def drain_tasks(self):
         """Take the queued tasks without running them (the loop ends)."""
         tasks = list(self._tasks)

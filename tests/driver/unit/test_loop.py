@@ -92,6 +92,12 @@ class LoopTest(testtools.TestCase):
         self.loop.run_once(max_wait=0.01)
         self.assertLess(loop.time.monotonic() - start, 5)
 
+    def test_holds_what_has_not_run(self):
+        self.loop.submit('a')
+        self.assertTrue(self.loop.holds('a'))
+        self.loop.run_tasks()
+        self.assertFalse(self.loop.holds('a'))
+
     def test_drain_and_close(self):
         self.loop.submit('a')
         self.assertEqual(['a'], self.loop.drain_tasks())
