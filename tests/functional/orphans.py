@@ -19,8 +19,8 @@ from amqp1_fixtures import watchdog
 #: prefix of the readiness line of the child scripts
 READY = 'AMQP1-ORPHANS-READY '
 
-#: the fixtures' promise: everything they started is gone this many
-#: seconds after the death of the process that owned them
+#: the bound of the issue: everything is gone this many seconds after
+#: the owner's death
 GONE_WITHIN = 10.0
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(

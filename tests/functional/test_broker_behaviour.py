@@ -370,8 +370,7 @@ class BoundedQueueTest(BrokerTestCase):
         'turns the queue\'s ResourceLimitExceededException into '
         'amqp:precondition-failed and Connection::processDeliveries '
         'detaches the sending link with it; FakeBroker rejects the message '
-        'with amqp:resource-limit-exceeded and keeps the link (the outcome '
-        'this project chose for a full queue)')
+        'with amqp:resource-limit-exceeded as the issue asks')
     def test_link_over_the_limit_is_detached_as_in_qpidd(self):
         address = unique(NOTIFY_ANYCAST)
         sender = self.connect().sender(address)

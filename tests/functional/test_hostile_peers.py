@@ -1,4 +1,4 @@
-"""The engine survives hostile and broken peers.
+"""The engine survives hostile and broken peers (issue 10's findings).
 
 Each test feeds a fake, over a real socket, the bytes of a real proton
 client conversation (:mod:`tests.functional.conversations`), cut or
@@ -109,8 +109,7 @@ class HostileTestCase(testtools.TestCase):
 
 
 class RedeliveryTest(HostileTestCase):
-    """Redelivery never decodes the message (a body that is not UTF-8
-    must not kill the engine when it goes to another consumer)."""
+    """Finding 1: redelivery never decodes the message."""
 
     def setUp(self):
         super().setUp()
@@ -168,8 +167,7 @@ class RedeliveryTest(HostileTestCase):
 
 
 class ClosedInputTest(HostileTestCase):
-    """A connection whose input ended (a second SASL header, a partial
-    frame then EOF) is closed once its output is written."""
+    """Findings 2 and 3: a connection whose input ended is closed."""
 
     def setUp(self):
         super().setUp()
@@ -209,8 +207,7 @@ class ClosedInputTest(HostileTestCase):
 
 
 class PipelinedInputTest(HostileTestCase):
-    """No byte is dropped when a client pipelines more than the
-    transport takes at once."""
+    """Finding 4: no byte is dropped when a client pipelines a lot."""
 
     def test_many_frames_pipelined_after_sasl(self):
         router = self.useFixture(FakeRouter())
@@ -230,8 +227,7 @@ class PipelinedInputTest(HostileTestCase):
 
 
 class SaslInitTest(HostileTestCase):
-    """sasl-init fields of the wrong type, and SASL frames over the size
-    limit, are refused before anything large is allocated."""
+    """Findings 5 and 9: sasl-init fields of the wrong type."""
 
     def setUp(self):
         super().setUp()
@@ -271,8 +267,7 @@ class SaslInitTest(HostileTestCase):
 
 
 class LinkAddressTest(HostileTestCase):
-    """A link address that is not UTF-8 is a protocol error on that
-    connection only."""
+    """Finding 9: a link address that is not UTF-8."""
 
     def test_closed_with_decode_error(self):
         router = self.useFixture(FakeRouter(idle_timeout=0))
@@ -289,8 +284,7 @@ class LinkAddressTest(HostileTestCase):
 
 
 class HandshakeTimeoutTest(HostileTestCase):
-    """Every connection has a deadline until it is open (a handshake
-    timeout), and one beyond max_connections is told so."""
+    """Finding 6: every connection has a deadline until it is open."""
 
     def test_silent_sockets_cannot_lock_clients_out(self):
         router = self.useFixture(FakeRouter(
@@ -332,7 +326,7 @@ class HandshakeTimeoutTest(HostileTestCase):
 
 
 class CountersTest(HostileTestCase):
-    """Per-address counters are bounded, totals exact."""
+    """Finding 8: per-address counters are bounded, totals exact."""
 
     def test_idle_addresses_are_evicted(self):
         broker = self.useFixture(FakeBroker())

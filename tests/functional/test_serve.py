@@ -271,7 +271,7 @@ class TestServeRouter(ServeTestCase):
                                 'port 127.0.0.1:%d is already in use' % port)
 
     def test_out_of_descriptors_pauses_accepts(self):
-        # At the descriptor limit accept() fails
+        # Finding 7 of issue 10: at the descriptor limit accept() fails
         # with EMFILE while the listener stays readable; the stand-in must
         # pause accepts, not retry (and log) in a busy loop.
         def few_descriptors():

@@ -1,6 +1,6 @@
 #!/bin/bash
 #
-# Which amqp driver the services get, where it is installed, and TLS:
+# Which amqp driver the services get (issue 9, items 1 and 3, and TLS):
 # in pre-install the branch's upper-constraints decide (oslo.messaging's
 # own driver before 15.0, this project's amqp1-driver from driver/ after);
 # install puts it where the services run from; the check after install
@@ -166,7 +166,7 @@ is "$DEVSTACK_STATUS" 1 "a PYTHON that does not run stops stack.sh"
 like "$(output)" "cannot run /nonexistent/python3 to check oslo.messaging" \
     "saying which python"
 
-# -- AMQP1_SSL needs a proton with TLS ---------------------------------------------
+# -- AMQP1_SSL needs a proton with TLS (issue 12) -----------------------------------
 
 for tls in True False; do
     sandbox_reset

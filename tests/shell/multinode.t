@@ -1,6 +1,6 @@
 #!/bin/bash
 #
-# Multi-node: the bus on the controller, services on a
+# Multi-node (issue 9, item 4): the bus on the controller, services on a
 # subnode pointed at it through SERVICE_HOST (as DevStack's RABBIT_HOST);
 # the subnode's local.conf disables amqp1-router and amqp1-broker, and the
 # subnode then installs, writes and starts no daemon, and keeps no secret.

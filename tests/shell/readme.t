@@ -1,6 +1,6 @@
 #!/bin/bash
 #
-# The README's local.conf examples, as they are written:
+# The README's local.conf examples, as they are (issue 9, "Done when"):
 # every [[local|localrc]] block of README.rst's "DevStack plugin" section
 # is extracted, evaluated as DevStack's localrc (enable_plugin,
 # disable_service and enable_service are the stubs' recorded calls;

@@ -1,6 +1,6 @@
 #!/bin/bash
 #
-# The start checks check the daemon: a port someone else
+# The start checks check the daemon (issue 9, item 5): a port someone else
 # holds stops stack.sh before the daemon starts, naming the port and its
 # owner; a daemon that exits, or that listens without answering an AMQP
 # open, stops it too.  Runs the plugin's real checks (ss, an AMQP open

@@ -1,6 +1,6 @@
 #!/bin/bash
 #
-# Undo exactly what was done: unstack stops what a stack
+# Undo exactly what was done (issue 9, item 6): unstack stops what a stack
 # started even after AMQP1_SERVICE changed; a second stack.sh without
 # unstack.sh stops the first one's daemons before starting on the new
 # config; clean removes only directories it created, and the CA it built

@@ -342,7 +342,7 @@ class HandshakeTimeoutTest(testtools.TestCase):
 
 
 class StartupErrorTest(testtools.TestCase):
-    """Startup errors name the file, the line and the option."""
+    """Issue 10, finding 10: startup errors name file, line and option."""
 
     def setUp(self):
         super().setUp()
