@@ -4,9 +4,10 @@ generations run (tests/functional/router/test_mesh_oslo.py with 14.x's own
 and driver/).
 
 Each scenario takes a :class:`Kit` (the conf and fixtures of
-tests/messaging.py, which both generations share: :data:`KIT`) and a :class:`~amqp1_fixtures.RouterMesh`, puts servers or listeners on
-some routers and clients or notifiers on others, and returns what it saw,
-so that both generations assert the same facts.
+tests/messaging.py, which both generations share: :data:`KIT`) and a
+:class:`~amqp1_fixtures.RouterMesh`, puts servers or listeners on some
+routers and clients or notifiers on others, and returns what it saw, so
+that both generations assert the same facts.
 
 Readiness: a server's subscription reaches the other routers about a
 second after it attached (qdrouterd's address propagation), and the
