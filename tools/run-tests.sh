@@ -5,7 +5,10 @@
 # 18.x) under each AMQP1_SERVICE mode, the amqp:// driver's tests (driver/),
 # the 14.9.x <-> 18.x interop tests, the proton floor and TLS-less proton
 # checks, and last the project's unit and functional tests, so that the
-# output ends with pytest's summary line.
+# output ends with pytest's summary line.  Every test runs under
+# tools/port-guard.py, which holds the ports a RabbitMQ (or an earlier
+# DevStack) holds on a developer's machine: 5672, 5671, 45672, 5673, 15672,
+# 25672 and 4369; a test that needs one of them free fails here too.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -24,12 +27,16 @@ else
 fi
 python3 -m pip install -q --disable-pip-version-check 'tox>=4.0'
 
-python3 -m tox -e pep8,bashate,shell,oslo-functional,driver
+# tox under the guard: it listens while the command runs, then exits
+# with its status, leaving nothing behind whether the tests pass or not.
+guarded=(python3 tools/port-guard.py --)
+
+"${guarded[@]}" python3 -m tox -e pep8,bashate,shell,oslo-functional,driver
 # oslo.messaging 18.x's functional suite through driver/, and the
 # 14.9.x <-> 18.x interop tests.
-python3 -m tox -e oslo-functional-18,interop
+"${guarded[@]}" python3 -m tox -e oslo-functional-18,interop
 # The engine on the lowest python-qpid-proton setup.cfg allows, and
 # clients on a proton built without OpenSSL.
-python3 -m tox -e proton-floor,tlsless
+"${guarded[@]}" python3 -m tox -e proton-floor,tlsless
 # -qq: keep tox's own report quiet so pytest's summary is the last line.
-python3 -m tox -qq -e all
+"${guarded[@]}" python3 -m tox -qq -e all
