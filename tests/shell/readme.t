@@ -196,14 +196,15 @@ function check_block {
     if grep -q '^AMQP1_USERNAME=stackamqp$' "$block"; then
         creds=stackamqp:secret@
     fi
+    # (the sandbox's ports: devstack_stubs.sh; DevStack's RabbitMQ on 5672)
     case $mode in
-        qpid) rpc=5672 daemons=broker ;;
-        qpid-dual) rpc=45672 daemons="router broker" ;;
-        qpid-hybrid) rpc=45672 daemons=router ;;
+        qpid) rpc=$SANDBOX_BROKER_PORT daemons=broker ;;
+        qpid-dual) rpc=$SANDBOX_ROUTER_PORT daemons="router broker" ;;
+        qpid-hybrid) rpc=$SANDBOX_ROUTER_PORT daemons=router ;;
         external) daemons="" ;;
     esac
     want_rpc=amqp://$creds$host:$rpc/
-    want_notify=amqp://$creds$host:5672/
+    want_notify=amqp://$creds$host:$SANDBOX_BROKER_PORT/
     if [[ $mode == qpid-hybrid ]]; then
         want_notify=rabbit://stackrabbit:rabbitsecret@$host:5672/
     elif [[ $mode == external ]]; then
