@@ -5,7 +5,7 @@
 # RPC_TRANSPORT_URL, NOTIFY_TRANSPORT_URL, TRANSPORT_URL and AMQP1_BACKEND
 # and stops the backends afterwards.
 #
-# Usage: tools/oslo-functional.sh [--daemons] [MODE...]
+# Usage: tools/oslo-functional.sh [--daemons] [--routers N] [MODE...]
 #   MODE      qpid, qpid-dual, qpid-hybrid (default: all three), or
 #             router / broker alone
 #   --daemons router and broker as processes instead of in-process fakes:
@@ -13,6 +13,11 @@
 #             AMQP1_QPIDD, the bundle ../shared/realqpid beside the checkout,
 #             or PATH; then --require-real: no silent fall-back), the
 #             stand-ins otherwise
+#   --routers N
+#             RPC over a mesh of N in-process routers whose connections
+#             are dealt in turn (amqp1-fixtures run --routers), so that
+#             the suite's servers and clients are on different routers;
+#             a run fails unless messages crossed between routers
 # Environment:
 #   PYTHON                 interpreter with oslo.messaging and amqp1_fixtures
 #                          (default: python3 on PATH)
@@ -40,15 +45,24 @@ function _die {
 }
 
 run_opts=()
+mesh_opts=()
 modes=()
-for arg in "$@"; do
-    case "$arg" in
+while [[ $# -gt 0 ]]; do
+    case "$1" in
         --daemons) run_opts+=("--daemons") ;;
-        -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        -*) _die "unknown option $arg" ;;
-        *) modes+=("$arg") ;;
+        --routers)
+            [[ $# -ge 2 ]] || _die "--routers needs a number"
+            mesh_opts=("--routers" "$2")
+            shift ;;
+        -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -*) _die "unknown option $1" ;;
+        *) modes+=("$1") ;;
     esac
+    shift
 done
+if [[ ${#mesh_opts[@]} -gt 0 && ${#run_opts[@]} -gt 0 ]]; then
+    _die "--routers deals connections to in-process routers: not with --daemons"
+fi
 if [[ ${#modes[@]} -eq 0 ]]; then
     modes=(qpid qpid-dual qpid-hybrid)
 fi
@@ -73,6 +87,14 @@ pytest_args+=("--ignore=$pkgdir/notify")
 # 1.0 jobs never installed it.
 if ! "$PYTHON" -c 'import pifpaf' 2>/dev/null; then
     pytest_args+=("--ignore=$pkgdir/test_rabbitmq.py")
+fi
+if [[ ${#mesh_opts[@]} -gt 0 ]]; then
+    # Over a mesh these two assume that every server of a group gets some
+    # of a client's sequential calls: a router mesh sends them all to the
+    # servers of one router (qdrouterd 1.19 measured: balanced at low load
+    # stays on the client's router when it has a server, else goes to the
+    # first of the closest routers; test_mesh_behaviour.py's balanced rows).
+    pytest_args+=(-k "not (CallTestCase and (test_server_in_group or test_different_exchanges))")
 fi
 if [[ -n "${AMQP1_OSLO_PYTEST_ARGS:-}" ]]; then
     read -r -a extra <<< "$AMQP1_OSLO_PYTEST_ARGS"
@@ -136,7 +158,7 @@ total_passed=0
 total_failed=0
 total_skipped=0
 status=0
-_say "oslo.messaging $version, modes: ${modes[*]}${run_opts[*]:+ (${run_opts[*]})}"
+_say "oslo.messaging $version, modes: ${modes[*]}${run_opts[*]:+ (${run_opts[*]})}${mesh_opts[*]:+ (${mesh_opts[*]})}"
 if [[ ${#run_opts[@]} -gt 0 ]]; then
     # Which daemons --daemons runs: the real ones where installed.
     _say "daemons: router $(command -v "${AMQP1_QDROUTERD:-qdrouterd}" || echo stand-in)," \
@@ -147,10 +169,13 @@ for mode in "${modes[@]}"; do
     _say "$mode: running oslo_messaging.tests.functional"
     # From the work directory, so that no project config file applies.
     (cd "$workdir" && timeout -k 60 "$TIMEOUT" \
-        amqp1-fixtures run "$mode" "${run_opts[@]}" -- \
+        amqp1-fixtures run "$mode" "${run_opts[@]}" "${mesh_opts[@]}" -- \
         "$PYTHON" -m pytest "${pytest_args[@]}" --junitxml="$report" \
-        --pyargs oslo_messaging.tests.functional)
+        --pyargs oslo_messaging.tests.functional) \
+        2> >(tee "$workdir/$mode.stderr" >&2)
     rc=$?
+    # tee may still be writing
+    wait "${!:-}" 2>/dev/null || true
     if counts=$(_counts "$report") && [[ -n "$counts" ]]; then
         read -r passed failed skipped <<< "$counts"
     else
@@ -160,6 +185,15 @@ for mode in "${modes[@]}"; do
     if [[ $rc -ne 0 && $failed -eq 0 ]]; then
         # e.g. the backends did not start, or a timeout
         failed=1
+    fi
+    if [[ ${#mesh_opts[@]} -gt 0 ]]; then
+        # The runner's own line: how many messages crossed between routers.
+        crossed=$(sed -n 's/^amqp1-fixtures run: mesh: \([0-9]*\) messages crossed.*/\1/p' \
+            "$workdir/$mode.stderr")
+        if [[ -z "$crossed" || "$crossed" -eq 0 ]]; then
+            _say "$mode: no message crossed between the routers"
+            failed=$((failed + 1))
+        fi
     fi
     if [[ $failed -ne 0 ]]; then
         status=1

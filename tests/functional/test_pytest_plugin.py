@@ -180,3 +180,41 @@ def test_real_daemons(pytester, real):
     '''.format(kind=kind, real=real))
     run(pytester, '--amqp1-daemons',
         '--amqp1-require-real').assert_outcomes(passed=1)
+
+
+def test_mesh_fixtures(pytester):
+    pytester.makepyfile('''
+        from amqp1_fixtures import pytest_plugin as amqp1
+
+        line = amqp1.mesh(links=[('B', 'A', 1), ('C', 'B', 1)])
+
+        def test_default(amqp1_mesh):
+            assert amqp1_mesh.impl == 'fake'
+            assert sorted(amqp1_mesh.routers) == ['A', 'B', 'C']
+            assert amqp1_mesh.routers['B'].mesh()['routes']['A']
+
+        def test_line(line):
+            assert line.routers['A'].mesh()['routes']['C'] == {
+                'cost': 2, 'next_hop': 'B'}
+    ''')
+    run(pytester).assert_outcomes(passed=2)
+
+
+def test_routers_setting_meshes_every_service(pytester):
+    pytester.makepyfile('''
+        def test_dual(amqp1_qpid_dual, amqp1_mesh):
+            svc = amqp1_qpid_dual
+            assert sorted(svc.router_urls) == ['A', 'B']
+            env = svc.environ_vars()
+            assert env['RPC_TRANSPORT_URL'] == svc.router.spread_url
+            assert env['RPC_TRANSPORT_URL_B'] == svc.router_urls['B']
+            assert sorted(amqp1_mesh.routers) == ['A', 'B']
+
+        def test_broker_only(amqp1_qpid):
+            assert amqp1_qpid.router_urls == {}
+    ''')
+    run(pytester, '--amqp1-routers', '2').assert_outcomes(passed=2)
+    # Only the fixtures with a router read the setting.
+    result = run(pytester, '--amqp1-routers', '0')
+    result.assert_outcomes(errors=1, passed=1)
+    result.stdout.fnmatch_lines(['*a number from 1 to 26*'])

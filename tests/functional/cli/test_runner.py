@@ -27,6 +27,26 @@ for name in ('RPC_TRANSPORT_URL', 'NOTIFY_TRANSPORT_URL', 'TRANSPORT_URL',
 sys.exit(int(sys.argv[1]))
 '''
 
+# A consumer on one connection, a producer on another, through
+# RPC_TRANSPORT_URL: prints the URLs and the outcome.
+CROSS = '''
+import os
+from tests.functional import proton_clients
+url = os.environ['RPC_TRANSPORT_URL']
+for name in sorted(os.environ):
+    if name.startswith('RPC_TRANSPORT_URL'):
+        print('%s=%s' % (name, os.environ[name]))
+with proton_clients.Clients(timeout=30) as clients:
+    consumer = clients.connect(url).receiver('mesh-run-test', credit=1)
+    producer = clients.connect(url).sender('mesh-run-test')
+    clients.wait(lambda: producer.credit > 0)
+    delivery = producer.send('across')
+    clients.wait(lambda: consumer.received)
+    consumer.settle(0)
+    clients.wait(lambda: delivery.remote_state)
+    print('OUTCOME=%s' % delivery.remote_state.name.lower())
+'''
+
 # Says "ready" once it handles SIGTERM, then exits 7 on it.
 WAIT_TERM = '''
 import signal, sys
@@ -96,6 +116,36 @@ class TestRun(testtools.TestCase):
         password = url.split(':')[2].split('@')[0]
         self.assertNotIn(password, result.stderr)
         self.assertIn('bob:***@', result.stderr)
+
+    def test_routers_a_mesh_whose_connections_are_dealt(self):
+        # Two proton clients through RPC_TRANSPORT_URL: the first
+        # connection goes to A, the second to B, so the message crosses.
+        result = run('qpid-dual', '--routers', '2', '--', sys.executable,
+                     '-c', CROSS)
+        self.assertEqual(0, result.returncode, result.stderr)
+        shown = dict(line.split('=', 1) for line in result.stdout.split())
+        self.assertEqual('accepted', shown['OUTCOME'])
+        self.assertNotIn(shown['RPC_TRANSPORT_URL'],
+                         (shown['RPC_TRANSPORT_URL_A'],
+                          shown['RPC_TRANSPORT_URL_B']))
+        self.assertStderrLines(result.stderr)
+        self.assertIn('a mesh of 2 in-process routers A, B, connections '
+                      'dealt in turn', result.stderr)
+        self.assertIn('mesh: 1 messages crossed between routers, of 1 from '
+                      'producers (A 0/0/1, B 1/1/0', result.stderr)
+
+    def test_routers_refused_where_they_do_not_apply(self):
+        for mode, option, text in (
+                ('qpid', '--routers=2', "mode 'qpid' has no router"),
+                ('qpid-dual', '--routers=0', 'a number from 1 to 26'),
+                ('qpid-dual', '--routers=x', 'a number from 1 to 26')):
+            result = run(mode, option, '--', 'true')
+            self.assertEqual(2, result.returncode)
+            self.assertIn(text, result.stderr)
+        env = dict(os.environ, TRANSPORT_URL='amqp://bus.example:5672/')
+        result = run('external', '--routers', '2', '--', 'true', env=env)
+        self.assertIn('--routers does not apply to external mode',
+                      result.stderr)
 
     def test_unknown_mode(self):
         result = run('rabbit', '--', 'true')
