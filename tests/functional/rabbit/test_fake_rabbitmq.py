@@ -4,7 +4,12 @@ test_rabbitmq4_behaviour.py's, beside the real node)."""
 
 import fixtures
 import pytest
+from proton import Data
+from proton import Endpoint
 from proton import SSLDomain
+from proton import Terminus
+from proton.reactor import AtMostOnce
+from proton.reactor import LinkOption
 
 from amqp1_fixtures import ConfigError
 from amqp1_fixtures import FakeRabbitMQ
@@ -141,3 +146,67 @@ def test_version_announced(clients):
     with FakeRabbitMQ(version='4.2.1') as fake:
         client = behaviour.connect(clients, fake)
         assert client.properties['version'] == '4.2.1'
+
+
+class _Volatile(LinkOption):
+    """Ask for Direct Reply-To (RabbitMQ 4.2's AMQP 1.0 documentation)."""
+
+    def apply(self, link):
+        caps = link.source.capabilities
+        caps.put_array(False, Data.SYMBOL)
+        caps.enter()
+        caps.put_symbol('rabbitmq:volatile-queue')
+        caps.exit()
+        link.source.expiry_policy = Terminus.EXPIRE_WITH_LINK
+
+
+def test_direct_reply_to_from_4_2(clients):
+    """Announced as 4.2: a volatile dynamic source gets a pseudo-queue;
+    replies to it come settled while there is credit, are dropped (yet
+    accepted) without it, and are released once the requester is gone.
+    Unverified against a real 4.2 node (none packaged here)."""
+    with FakeRabbitMQ(version='4.2.0') as fake:
+        client = behaviour.connect(clients, fake)
+        requester = behaviour.receiver(
+            clients, client, None, credit=0, dynamic=True,
+            options=[_Volatile(), AtMostOnce()])
+        address = requester.address
+        assert address.startswith('/queues/amq.rabbitmq.reply-to.')
+        relay = behaviour.sender(clients, client, None)
+        assert behaviour.settled_state(clients, relay.send(
+            'dropped', address=address)) == ACCEPTED
+        requester.flow(1)
+        assert behaviour.settled_state(clients, relay.send(
+            'reply', address=address)) == ACCEPTED
+        clients.wait(lambda: requester.received)
+        assert requester.bodies == ['reply']
+        assert requester.received[0].delivery.settled
+        requester.close()
+        clients.wait(lambda: requester.link.state & Endpoint.REMOTE_CLOSED)
+        assert behaviour.settled_state(clients, relay.send(
+            'late', address=address)) == RELEASED
+
+
+@pytest.mark.parametrize('version, durable', [('4.0.5', True),
+                                              ('4.2.0', False)])
+def test_durable_default(clients, version, durable):
+    """proton leaves ``durable = false`` out: durable for 4.0, not for
+    4.2 (its release notes)."""
+    with FakeRabbitMQ(version=version) as fake:
+        client = behaviour.connect(clients, fake)
+        name = behaviour.queue(Management(client))
+        assert _send(clients, client, '/queues/%s' % name, 'm') == ACCEPTED
+        got = behaviour.receiver(clients, client, '/queues/%s' % name)
+        clients.wait(lambda: got.received)
+        assert got.received[0].message.durable is durable
+
+
+def test_dynamic_sources_refused_before_4_2(clients):
+    with FakeRabbitMQ(version='4.1.3') as fake:
+        client = behaviour.connect(clients, fake)
+        link = clients.container.create_receiver(
+            behaviour.own_session(client), None, dynamic=True,
+            options=[_Volatile()])
+        assert behaviour.refusal(clients, link) == (
+            'session', 'amqp:not-implemented',
+            'Dynamic sources not supported')
