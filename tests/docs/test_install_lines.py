@@ -4,6 +4,8 @@ list in CI; the lines themselves are not run: they change the machine).
 """
 
 import re
+import shutil
+import subprocess
 
 import pytest
 
@@ -52,3 +54,37 @@ def test_install_lines_are_the_compile_profile(manager):
     want = bindep_profile('compile', MANAGERS[manager])
     for where, packages in lines:
         assert packages == want, '%s: %s' % (where, sorted(packages ^ want))
+
+
+def test_lines_work_as_root_without_prompting():
+    """A container has no sudo and stale package lists: each apt-get
+    install line refreshes them first and none prompts; no line hides
+    behind sudo (the pages say to prefix it when not root)."""
+    for block in examples.read_all():
+        if block.language not in blocks.SHELL:
+            continue
+        for command in blocks.console_commands(block.text).splitlines():
+            words = command.split()
+            assert 'sudo' not in words, '%s: %s' % (block.where, command)
+            for manager in MANAGERS:
+                if manager not in words:
+                    continue
+                at = words.index(manager)
+                if words[at + 1:at + 2] != ['install']:
+                    continue
+                assert '-y' in words[at:], '%s: %s' % (block.where, command)
+                if manager == 'apt-get':
+                    assert 'apt-get update &&' in command, (
+                        '%s: %s' % (block.where, command))
+
+
+def test_apt_packages_resolve():
+    """The names resolve on this distribution (simulated: nothing is
+    installed)."""
+    if not shutil.which('apt-get'):
+        pytest.skip('not a Debian/Ubuntu machine')
+    packages = sorted(bindep_profile('compile', 'dpkg'))
+    proc = subprocess.run(
+        ['apt-get', 'install', '-s', '-y', '--no-install-recommends']
+        + packages, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -13,7 +13,6 @@ import glob
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 
@@ -140,63 +139,6 @@ class TestInstallLines(testtools.TestCase):
         _, driver_url = self.installed(python, 'amqp1-driver')
         self.assertIn('"commit_id": "%s"' % head, fixtures_url)
         self.assertIn('"subdirectory": "driver"', driver_url)
-
-
-def bindep_packages(profile, platform):
-    """The packages bindep.txt tags with ``profile`` and ``platform``."""
-    names = []
-    with open(os.path.join(TOP, 'bindep.txt')) as f:
-        for line in f:
-            name, _, tags = line.partition(' ')
-            tags = tags.strip().strip('[]').split()
-            if name and not name.startswith('#') and profile in tags \
-                    and 'platform:%s' % platform in tags:
-                names.append(name)
-    return names
-
-
-class TestBuildPackagesLines(testtools.TestCase):
-    """The README's build-dependency lines work as root (a container has
-    no sudo), refresh the package lists, do not prompt, and install
-    exactly bindep.txt's ``compile`` profile."""
-
-    APT = 'apt-get update && apt-get install -y --no-install-recommends '
-    DNF = 'dnf install -y '
-
-    def setUp(self):
-        super().setUp()
-        with open(os.path.join(TOP, 'README.rst')) as f:
-            self.readme = f.read()
-
-    def packages_after(self, prefix):
-        """The packages of the README's one ``prefix`` line: a literal
-        block's line, or inline literal text (lines joined)."""
-        found = re.findall(r'(?m)^\s+%s(.*)$' % re.escape(prefix),
-                           self.readme)
-        found += re.findall(r'``%s([^`]*)``' % re.escape(prefix),
-                            re.sub(r'\s*\n\s*', ' ', self.readme))
-        self.assertEqual(1, len(found), 'one %r line' % prefix)
-        return found[0].split()
-
-    def test_apt_line(self):
-        self.assertNotIn('sudo apt-get install', self.readme)
-        packages = self.packages_after(self.APT)
-        self.assertEqual(sorted(bindep_packages('compile', 'dpkg')),
-                         sorted(packages))
-        if not shutil.which('apt-get'):
-            self.skipTest('not a Debian/Ubuntu machine')
-        # The names resolve (simulated, nothing installed).
-        proc = subprocess.run(['apt-get', 'install', '-s', '-y',
-                               '--no-install-recommends'] + packages,
-                              capture_output=True, text=True, timeout=120)
-        self.assertEqual(0, proc.returncode, proc.stdout + proc.stderr)
-
-    def test_dnf_line(self):
-        self.assertNotIn('sudo dnf install', self.readme)
-        self.assertIn('Not root: put ``sudo`` before each ``apt-get`` and '
-                      'before ``dnf``', re.sub(r'\s+', ' ', self.readme))
-        self.assertEqual(sorted(bindep_packages('compile', 'rpm')),
-                         sorted(self.packages_after(self.DNF)))
 
 
 class TestVersion(testtools.TestCase):

@@ -6,6 +6,7 @@ import json
 import os
 
 import pika
+import fixtures
 import psutil
 import testtools
 
@@ -13,8 +14,8 @@ from amqp1_fixtures import exceptions
 from amqp1_fixtures.daemons import rabbitmq
 from amqp1_fixtures.daemons import rabbitmq4
 from tests.functional import proton_clients
-from tests.functional.test_rabbitmq import _alive
-from tests.functional.test_rabbitmq import _processes_mentioning
+from tests.functional.daemons.test_rabbitmq import _alive
+from tests.functional.daemons.test_rabbitmq import _processes_mentioning
 
 
 def _listeners(pids):
@@ -134,10 +135,28 @@ class TestRabbitMQ4Daemon(testtools.TestCase):
 
 class TestWithoutRabbitMQ4(testtools.TestCase):
 
-    def test_missing_executable_skips(self):
-        daemon = rabbitmq4.RabbitMQ4Daemon(executable='/nonexistent/rabbit')
-        err = self.assertRaises(Exception, daemon.setUp)
-        self.assertIsInstance(err.args[0][1], exceptions.DaemonNotInstalled)
+    def test_named_executable_that_does_not_exist_is_an_error(self):
+        err = self.assertRaises(exceptions.ConfigError,
+                                rabbitmq4.RabbitMQ4Daemon,
+                                executable='/nonexistent/rabbit')
+        self.assertEqual('executable', err.option)
+        self.assertIn('/nonexistent/rabbit does not exist', str(err))
+
+    def test_variable_naming_a_missing_path_is_an_error(self):
+        self.useFixture(fixtures.EnvironmentVariable(
+            rabbitmq4.EXECUTABLE_ENV, '/nonexistent/rabbit4'))
+        err = self.assertRaises(exceptions.ConfigError,
+                                rabbitmq4.RabbitMQ4Daemon)
+        self.assertEqual(rabbitmq4.EXECUTABLE_ENV, err.option)
+
+    def test_absent_skips(self):
+        self.useFixture(fixtures.EnvironmentVariable(
+            rabbitmq4.EXECUTABLE_ENV))
+        self.useFixture(fixtures.EnvironmentVariable('PATH', '/nonexistent'))
+        self.useFixture(fixtures.MonkeyPatch(
+            'amqp1_fixtures.daemons.rabbitmq._DEBIAN_SCRIPT', '/nonexistent'))
+        self.assertRaises(testtools.TestCase.skipException,
+                          rabbitmq4.RabbitMQ4Daemon().setUp)
 
     def test_rabbitmq_3_is_refused_before_it_starts(self):
         old = rabbitmq.find_rabbitmq_server()

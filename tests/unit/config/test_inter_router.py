@@ -14,7 +14,7 @@ from amqp1_fixtures.config.qdrouterd_conf import parse_qdrouterd_conf
 from amqp1_fixtures.config.qdrouterd_conf import render_qdrouterd_conf
 from amqp1_fixtures.config.sasl_config import write_credentials
 from amqp1_fixtures.tls import TlsConfig
-from tests.unit.config_case import ConfigTestCase
+from tests.unit.config.config_case import ConfigTestCase
 
 INTERIOR = """\
     router {

@@ -61,10 +61,19 @@ class TestInstalledVersion(testtools.TestCase):
         self.assertIsNone(rabbitmq4.installed_version(None))
 
     def test_find_prefers_the_variable(self):
-        self.assertEqual('/x/rabbitmq-server',
-                         rabbitmq4.find_rabbitmq4_server(
-                             {rabbitmq4.EXECUTABLE_ENV: '/x/rabbitmq-server',
-                              'PATH': ''}))
+        script = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                              'rabbitmq-server')
+        with open(script, 'w') as f:
+            f.write('#!/bin/sh\n')
+        os.chmod(script, 0o755)
+        self.assertEqual(script, rabbitmq4.find_rabbitmq4_server(
+            {rabbitmq4.EXECUTABLE_ENV: script, 'PATH': ''}))
+
+    def test_a_variable_naming_nothing_is_an_error(self):
+        err = self.assertRaises(
+            exceptions.ConfigError, rabbitmq4.find_rabbitmq4_server,
+            {rabbitmq4.EXECUTABLE_ENV: '/x/rabbitmq-server', 'PATH': ''})
+        self.assertEqual(rabbitmq4.EXECUTABLE_ENV, err.option)
 
     def test_find_on_path_checks_the_version(self):
         self.useFixture(fixtures.MonkeyPatch(
