@@ -3,8 +3,8 @@
 Usage::
 
     python bench/driver.py [--messages N] [--executors threading,eventlet]
-        [--python14 PY] [--python18 PY] [--repeat N] [--no-rabbit]
-        [--json FILE]
+        [--python14 PY] [--python18 PY] [--before-python PY] [--repeat N]
+        [--no-rabbit] [--json FILE]
 
 Measures, in one run, with the threading executor and under eventlet:
 sequential RPC call round trips/s, calls/s from 10 threads with their
@@ -14,16 +14,20 @@ growth over 1,000 more calls, for
 * this repository's driver (``driver/``) on oslo.messaging 18.x, through
   FakeRouter (RPC) and FakeBroker (notifications);
 * oslo.messaging 14.9.x's in-tree AMQP 1.0 driver through the same fakes;
-* oslo.messaging 18.x's rabbit driver on a private RabbitMQ node.
+* oslo.messaging 18.x's rabbit driver on a private RabbitMQ node;
+* with ``--before-python``, another build of this repository's driver
+  (e.g. the main branch's, to show what a change bought), through the
+  same fakes.
 
 Each driver generation runs in its own venv (``tests/interop/venvs.py``
 builds them, as for the interop tests, unless ``--python14`` /
 ``--python18`` name interpreters) and each measurement in a fresh process
 (``bench/driver_client.py``, RPC server and client in that process); each
 fake runs in a process of its own (``bench/backend.py``).  Prints a table
-per executor with the ratio of the new driver to the 14.9.x one and the
-issue's targets, and writes every figure to ``bench/driver-results.json``.
-Exits non-zero unless every target passed.
+per executor with the ratio of the new driver to the 14.9.x one (and to
+the build before, if measured) and the targets below (:data:`RATIO_TARGETS`,
+:data:`RSS_TARGET_MIB`), and writes every figure to
+``bench/driver-results.json``.  Exits non-zero unless every target passed.
 """
 
 import argparse
@@ -42,11 +46,14 @@ TOP = os.path.dirname(HERE)
 CLIENT_SCRIPT = os.path.join(HERE, 'driver_client.py')
 DEFAULT_JSON = os.path.join(HERE, 'driver-results.json')
 
-#: the columns: the new driver, the baseline, the rabbit driver
-NEW, OLD, RABBIT = 'new', 'old', 'rabbit'
-TITLES = {NEW: 'amqp1-driver (18.x)', OLD: 'amqp 14.9.x',
-          RABBIT: 'rabbit (18.x)'}
-#: the issue's targets: ratio of the new driver to the 14.9.x one
+#: the columns: the new driver, the same driver before a change, the
+#: baseline, the rabbit driver
+NEW, BEFORE, OLD, RABBIT = 'new', 'before', 'old', 'rabbit'
+TITLES = {NEW: 'amqp1-driver (18.x)', BEFORE: 'amqp1-driver before',
+          OLD: 'amqp 14.9.x', RABBIT: 'rabbit (18.x)'}
+#: the targets: ratio of the new driver to the 14.9.x one (10-thread
+#: calls at least twice as fast, sequential calls 1.5 times, casts and
+#: notifications no slower)
 RATIO_TARGETS = {'sequential': 1.5, 'threaded': 2.0, 'casts': 1.0,
                  'notifications': 1.0}
 RSS_TARGET_MIB = 20.0
@@ -103,7 +110,7 @@ def measure(python, settings, log):
 def run(args, log):
     """Every measurement; returns the results."""
     py = pythons(args, log)
-    columns = {NEW: py['om18'], OLD: py['om14'],
+    columns = {NEW: py['om18'], BEFORE: args.before_python, OLD: py['om14'],
                RABBIT: None if args.no_rabbit else py['om18']}
     results = {'settings': {'messages': args.messages, 'threads': THREADS,
                             'repeat': args.repeat,
@@ -115,7 +122,7 @@ def run(args, log):
     try:
         amqp = {'rpc_url': 'amqp://%s:%d/' % (router.host, router.port),
                 'notify_url': 'amqp://%s:%d/' % (broker.host, broker.port)}
-        urls = {NEW: amqp, OLD: amqp}
+        urls = {NEW: amqp, BEFORE: amqp, OLD: amqp}
         if columns[RABBIT]:
             from amqp1_fixtures import RabbitMQDaemon
             log('starting a private RabbitMQ node')
@@ -126,9 +133,9 @@ def run(args, log):
         for executor in args.executors:
             every = {column: [] for column in columns}
             for _ in range(args.repeat):
-                # The baseline, then the new driver, then rabbit: the two
-                # compared runs are next to each other in time.
-                for column in (OLD, NEW, RABBIT):
+                # The baseline, the driver before, the new driver, then
+                # rabbit: the compared runs are next to each other in time.
+                for column in (OLD, BEFORE, NEW, RABBIT):
                     if not columns[column]:
                         continue
                     settings = dict(urls[column], executor=executor,
@@ -190,7 +197,7 @@ def _value(figures, key, field='per_s'):
 
 
 def checks(runs):
-    """The issue's targets for one executor: ``{metric: check}``."""
+    """The targets for one executor: ``{metric: check}``."""
     out = {}
     for key, target in RATIO_TARGETS.items():
         new, old = _value(runs.get(NEW), key), _value(runs.get(OLD), key)
@@ -235,23 +242,31 @@ def _cell(figures, key, field, fmt):
     return fmt.format(value)
 
 
+def _ratio(runs, a, b, key, field):
+    x, y = _value(runs.get(a), key, field), _value(runs.get(b), key, field)
+    return '%.2fx' % (x / y) if x and y else ''
+
+
 def format_table(results, executor):
     """The side-by-side table of one executor."""
     runs = results['runs'][executor]
     by_metric = results['checks'][executor]
-    header = ['%s executor' % executor] + [TITLES[c] for c in
-                                           (NEW, OLD, RABBIT)] + [
+    before = runs.get(BEFORE) is not None
+    columns = (NEW, BEFORE, OLD, RABBIT) if before else (NEW, OLD, RABBIT)
+    header = ['%s executor' % executor] + [TITLES[c] for c in columns] + [
         'ratio', 'target', 'result']
+    if before:
+        header.append('vs before')
     lines = [header]
     for key, field, label, check, fmt in ROWS:
         cells = [label] + [_cell(runs.get(c), key, field, fmt)
-                           for c in (NEW, OLD, RABBIT)]
-        new = _value(runs.get(NEW), key, field)
-        old = _value(runs.get(OLD), key, field)
-        ratio = '%.2fx' % (new / old) if new and old else ''
+                           for c in columns]
         c = by_metric.get(check) if check else None
-        cells += [ratio, c['target'] if c else '',
+        cells += [_ratio(runs, NEW, OLD, key, field),
+                  c['target'] if c else '',
                   ('PASS' if c['pass'] else 'not met') if c else '']
+        if before:
+            cells.append(_ratio(runs, NEW, BEFORE, key, field))
         lines.append(cells)
     return bench.aligned(lines)
 
@@ -270,7 +285,11 @@ def format_report(results):
         'client in one process per driver and executor; amqp drivers '
         'through FakeRouter (RPC) and FakeBroker (notifications), each in '
         'its own process; rabbit on a private RabbitMQ node.  Ratio = '
-        'amqp1-driver / amqp 14.9.x.' % (s['messages'], s['repeat']),
+        'amqp1-driver / amqp 14.9.x%s.' % (
+            s['messages'], s['repeat'],
+            '; vs before = amqp1-driver / amqp1-driver before'
+            if any(r.get(BEFORE) for r in results['runs'].values())
+            else ''),
     ]
     for executor in results['runs']:
         lines += ['', format_table(results, executor)]
@@ -296,6 +315,10 @@ def parse_args(argv=None):
     parser.add_argument('--python18', metavar='PY',
                         help='interpreter with oslo.messaging 18.x and '
                         'the amqp1-driver')
+    parser.add_argument('--before-python', metavar='PY',
+                        help='interpreter with oslo.messaging 18.x and '
+                        'another build of the amqp1-driver (e.g. the main '
+                        'branch\'s) to measure beside this one')
     parser.add_argument('--repeat', type=int, default=2,
                         help='runs per driver and executor; the best '
                         'counts (default: %(default)s)')

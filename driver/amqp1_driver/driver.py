@@ -2,7 +2,7 @@
 
 Loaded by oslo.messaging (>= 16) through the ``oslo.messaging.drivers``
 entry point ``amqp``.  Every public call hands its work to the transport's
-I/O thread (:mod:`amqp1_driver.connection`) and waits for it with a
+I/O thread (:mod:`amqp1_driver.iothread`) and waits for it with a
 deadline: the caller's timeout, else ``default_send_timeout``,
 ``default_notify_timeout`` or ``default_reply_timeout``.
 """
@@ -22,13 +22,17 @@ from proton import Delivery
 
 from amqp1_driver import addressing
 from amqp1_driver import codec
-from amqp1_driver import connection
 from amqp1_driver import exceptions
-from amqp1_driver import links
+from amqp1_driver import iothread
 from amqp1_driver import opts
+from amqp1_driver import request
+from amqp1_driver import servers
 
 LOG = logging.getLogger(__name__)
 
+_ACCEPTED = int(Delivery.ACCEPTED)
+_REJECTED = int(Delivery.REJECTED)
+_RELEASED = int(Delivery.RELEASED)
 _PRE_SETTLED = ('rpc-call', 'rpc-reply', 'rpc-cast', 'notify')
 # How long cleanup() waits for a listener's links to detach.
 _DETACH_WAIT = 5.0
@@ -69,6 +73,7 @@ class AMQP1Driver(base.BaseDriver):
         super().__init__(conf, url, default_exchange,
                          allowed_remote_exmods or [])
         group = opts.register(conf)
+        _check_url_options(url)
         self._conf = common.ConfigOptsProxy(conf, url, group.name)
         g = self._group = self._conf.oslo_messaging_amqp
         # read once: the proxy parses the URL on every attribute access
@@ -105,9 +110,9 @@ class AMQP1Driver(base.BaseDriver):
                 io = self._io = None
             if io is None:
                 self._cleaned = False
-                io = self._io = connection.IOThread(
+                io = self._io = iothread.IOThread(
                     _Snapshot(self._group), self._url,
-                    self._default_exchange)
+                    self._default_exchange).start()
             if io.dead is not None:
                 raise io.dead
             return io
@@ -121,15 +126,15 @@ class AMQP1Driver(base.BaseDriver):
             msg = codec.request(message, ctxt,
                                 call_monitor_timeout=call_monitor_timeout,
                                 ttl=timeout)
-            send = links.Send(links.CALL, msg, target=target,
-                              presettled='rpc-call' in self._pre_settled,
-                              retry=retry, msg_id=codec.new_message_id())
+            send = request.Send(request.CALL, msg, target=target,
+                                presettled='rpc-call' in self._pre_settled,
+                                retry=retry, msg_id=codec.new_message_id())
             return self._call(io, send, timeout or self._send_timeout,
                               call_monitor_timeout)
         msg = codec.request(message, ctxt, ttl=timeout)
-        send = links.Send(links.CAST, msg, target=target,
-                          presettled='rpc-cast' in self._pre_settled,
-                          retry=retry)
+        send = request.Send(request.CAST, msg, target=target,
+                            presettled='rpc-cast' in self._pre_settled,
+                            retry=retry)
         self._wait_sent(io, send, timeout or self._send_timeout,
                         bool(timeout), 'RPC cast to %s' % target)
 
@@ -140,9 +145,10 @@ class AMQP1Driver(base.BaseDriver):
             io.cancel(send)
             if caller_timeout:
                 raise oslo_messaging.MessagingTimeout(
-                    '%s timed out after %s s' % (what, timeout))
+                    '%s timed out after %s s%s' % (what, timeout, _why(io)))
             raise oslo_messaging.MessageDeliveryFailure(
-                '%s not acknowledged within %s s' % (what, timeout))
+                '%s not acknowledged within %s s%s'
+                % (what, timeout, _why(io)))
         if future.error is not None:
             raise future.error
 
@@ -162,8 +168,8 @@ class AMQP1Driver(base.BaseDriver):
             if now >= deadline:
                 io.cancel(send)
                 raise oslo_messaging.MessagingTimeout(
-                    'RPC call to %s timed out after %s s'
-                    % (send.target, timeout))
+                    'RPC call to %s timed out after %s s%s'
+                    % (send.target, timeout, _why(io)))
             if monitor and now >= max(send.beat, start) + monitor:
                 io.cancel(send)
                 raise oslo_messaging.MessagingTimeout(
@@ -181,10 +187,10 @@ class AMQP1Driver(base.BaseDriver):
         """Send a notification (stored and forwarded by a broker)."""
         io = self._io_thread()
         msg = codec.request(message, ctxt, envelope=(version == 2.0))
-        send = links.Send(links.NOTIFY, msg, target=target,
-                          service=addressing.NOTIFY,
-                          presettled='notify' in self._pre_settled,
-                          retry=retry)
+        send = request.Send(request.NOTIFY, msg, target=target,
+                            service=addressing.NOTIFY,
+                            presettled='notify' in self._pre_settled,
+                            retry=retry)
         self._wait_sent(io, send, self._notify_timeout, False,
                         'Notification to %s' % target.topic)
 
@@ -193,15 +199,16 @@ class AMQP1Driver(base.BaseDriver):
         specs = [(target, pattern, addressing.RPC)
                  for pattern in ('unicast', 'multicast', 'anycast')]
         return self._listener(specs, self._group.rpc_server_credit,
-                              batch_size, batch_timeout)
+                              batch_size, batch_timeout, lazy=True)
 
-    def _listener(self, specs, credit, batch_size, batch_timeout):
+    def _listener(self, specs, credit, batch_size, batch_timeout,
+                  lazy=False):
         if batch_size == 1:
             # RPC servers and plain notification listeners: hand each
             # message straight from the I/O thread to the server's
             # executor, one thread hop less than a poll thread
-            return AMQP1PushListener(self, specs, credit)
-        listener = AMQP1Listener(self, specs, credit)
+            return AMQP1PushListener(self, specs, credit, lazy)
+        listener = AMQP1Listener(self, specs, credit, lazy)
         return base.PollStyleListenerAdapter(listener, batch_size,
                                              batch_timeout)
 
@@ -232,9 +239,9 @@ class AMQP1Driver(base.BaseDriver):
             io = self._io_thread()
             msg = codec.reply(correlation_id, result, failure)
             presettled = 'rpc-reply' in self._pre_settled
-            send = links.Send(links.REPLY, msg, address=reply_to,
-                              presettled=presettled,
-                              retry=self._reply_retry)
+            send = request.Send(request.REPLY, msg, address=reply_to,
+                                presettled=presettled,
+                                retry=self._reply_retry)
             if presettled:
                 # nothing to wait for but the write: the I/O thread owns
                 # it now (and logs if it cannot send it)
@@ -248,13 +255,40 @@ class AMQP1Driver(base.BaseDriver):
     def _heartbeat(self, reply_to, correlation_id, ttl):
         try:
             io = self._io_thread()
-            send = links.Send(links.HEARTBEAT,
-                              codec.heartbeat(correlation_id, ttl),
-                              address=reply_to, presettled=True, retry=0)
+            send = request.Send(request.HEARTBEAT,
+                                codec.heartbeat(correlation_id, ttl),
+                                address=reply_to, presettled=True, retry=0)
             # best effort, like 14.x: never block the server on it
             io.submit(send)
         except Exception as exc:  # noqa: B902 - heartbeat() must not raise
             LOG.debug('RPC heartbeat to %s failed: %s', reply_to, exc)
+
+
+def _why(io):
+    """``: <why requests cannot reach the bus>``, or '' if they can."""
+    status = io.status()
+    return ': %s' % status if status else ''
+
+
+_OPTS = {opt.dest: opt for opt in opts.amqp1_opts}
+
+
+def _check_url_options(url):
+    """Check the values of ``[oslo_messaging_amqp]`` options in ``url``'s
+    query (an unknown name is left to oslo's proxy: ``NoSuchOptError``).
+
+    :raises InvalidURLOption: naming the option and the value (oslo's
+        proxy would raise a bare ``ValueError`` from the type's parser).
+    """
+    for name, value in (url.query or {}).items():
+        opt = _OPTS.get(name)
+        if opt is None:
+            continue
+        try:
+            opt.type(value)
+        except (ValueError, TypeError) as exc:
+            raise exceptions.InvalidURLOption(url, name, value,
+                                              exc) from exc
 
 
 class _Snapshot:
@@ -271,22 +305,24 @@ class AMQP1Listener(base.PollStyleListener):
     :param driver: the :class:`AMQP1Driver`.
     :param specs: ``(target, pattern, service)`` triples to subscribe.
     :param credit: credit of each link.
+    :param lazy: an RPC server's: calls are acknowledged with their reply.
     """
 
-    def __init__(self, driver, specs, credit):
+    def __init__(self, driver, specs, credit, lazy=False):
         super().__init__(driver.prefetch_size)
         self._driver = driver
         self._queue = collections.deque()
         self._cond = threading.Condition()
         self._stopped = False
         self._io = driver._io_thread()
-        self._sub = links.Subscription(specs, credit, self._sink)
+        self._decoder = codec.Decoder()
+        self._sub = servers.Subscription(specs, credit, self._sink, lazy)
         _wait_subscribed(self._io.subscribe(self._sub), specs)
 
-    def _sink(self, data, dlv, rcv, generation):
+    def _sink(self, item):
         # on the I/O thread: keep it short, decode in the poll thread
         with self._cond:
-            self._queue.append((data, dlv, rcv, generation))
+            self._queue.append(item)
             self._cond.notify()
 
     @base.batch_poll_helper
@@ -304,11 +340,8 @@ class AMQP1Listener(base.PollStyleListener):
                     if left <= 0:
                         return None
                     self._cond.wait(left)
-            data, dlv, rcv, generation = self._queue.popleft()
-        return self._incoming(data, dlv, rcv, generation)
-
-    def _incoming(self, data, dlv, rcv, generation):
-        return _decode(self, codec.Decoder(), data, dlv, rcv, generation)
+            item = self._queue.popleft()
+        return _decode(self, self._decoder, item)
 
     def stop(self):
         """Unblock poll(); already queued messages can still be polled."""
@@ -335,18 +368,23 @@ def _wait_subscribed(ready, specs):
                  'once connected', specs[0][0])
 
 
-def _decode(listener, decoder, data, dlv, rcv, generation):
-    """An AMQP1IncomingMessage, or None (the message is rejected)."""
+def _decode(listener, decoder, item):
+    """An AMQP1IncomingMessage, or None (the message is rejected).
+
+    :param item: ``(data, delivery, receiver, attempt)`` from the I/O
+        thread (see :class:`~amqp1_driver.servers.Subscription`).
+    """
+    data, kept, rcv, attempt = item
     try:
         request, ctxt, client_timeout, msg_id, reply_to = decoder.request(
             data)
     except Exception as exc:  # noqa: B902 - a bad message, not ours
         LOG.error('Rejecting an undecodable message from %s: %s',
                   rcv.address, exc)
-        listener._io.settle(dlv, rcv, generation, Delivery.REJECTED)
+        listener._io.settle(kept, rcv, attempt, _REJECTED)
         return None
     return AMQP1IncomingMessage(listener, ctxt, request, msg_id, reply_to,
-                                client_timeout, (dlv, rcv, generation))
+                                client_timeout, (kept, rcv, attempt))
 
 
 class AMQP1PushListener(base.Listener):
@@ -356,24 +394,24 @@ class AMQP1PushListener(base.Listener):
     thread.  Messages that arrive before ``start()`` or after ``stop()``
     are held unsettled; ``start()`` delivers the held ones and
     ``cleanup()`` detaches the links, so the peer gets back the rest.
+    Parameters as for :class:`AMQP1Listener`.
     """
 
-    def __init__(self, driver, specs, credit):
+    def __init__(self, driver, specs, credit, lazy=False):
         super().__init__(1, None, driver.prefetch_size)
         self._driver = driver
         self._held = collections.deque()
         self._io = driver._io_thread()
-        self._sub = links.Subscription(specs, credit, self._sink)
+        self._sub = servers.Subscription(specs, credit, self._sink, lazy)
         _wait_subscribed(self._io.subscribe(self._sub), specs)
 
-    def _sink(self, data, dlv, rcv, generation):
+    def _sink(self, item):
         callback = self.on_incoming_callback
         if callback is None:
-            self._held.append((data, dlv, rcv, generation))
+            self._held.append(item)
             return
         # on the I/O thread: its decoder
-        incoming = _decode(self, self._io.decoder, data, dlv, rcv,
-                           generation)
+        incoming = _decode(self, self._io.decoder, item)
         if incoming is None:
             return
         try:
@@ -384,7 +422,7 @@ class AMQP1PushListener(base.Listener):
     def _flush_held(self):
         held, self._held = self._held, collections.deque()
         for item in held:
-            self._sink(*item)
+            self._sink(item)
 
     def start(self, on_incoming_callback):
         """Start delivering, beginning with the messages held so far."""
@@ -417,23 +455,28 @@ class AMQP1IncomingMessage(base.RpcIncomingMessage):
         self._handle = handle
         self._settled = False
 
-    def _settle(self, state):
+    def _settle(self, state, lazy=False):
         if self._settled:
             return
         self._settled = True
-        dlv, rcv, generation = self._handle
+        kept, rcv, attempt = self._handle
         try:
-            self._listener._io.settle(dlv, rcv, generation, state)
+            self._listener._io.settle(kept, rcv, attempt, state, lazy)
         except exceptions.IOThreadDead as exc:
             LOG.debug('cannot settle: %s', exc)
 
     def acknowledge(self):
-        """Accept the message (returns at once)."""
-        self._settle(Delivery.ACCEPTED)
+        """Accept the message (returns at once).
+
+        A call's acceptance goes out with its reply (or within
+        ``_SETTLE_WAIT`` of the I/O thread if the reply takes longer):
+        one wake-up of the I/O thread and one frame less per call.
+        """
+        self._settle(_ACCEPTED, lazy=bool(self._reply_to))
 
     def requeue(self):
         """Release the message back to the peer (returns at once)."""
-        self._settle(Delivery.RELEASED)
+        self._settle(_RELEASED)
 
     def reply(self, reply=None, failure=None):
         """Send the reply of a call; a cast's reply is ignored."""

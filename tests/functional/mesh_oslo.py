@@ -3,10 +3,11 @@ generations run (tests/functional/router/test_mesh_oslo.py with 14.x's own
 ``amqp://`` driver, tests/driver/functional/test_mesh_oslo.py with 18.x
 and driver/).
 
-Each scenario takes a :class:`Kit` (the generation's conf and fixtures)
-and a :class:`~amqp1_fixtures.RouterMesh`, puts servers or listeners on
-some routers and clients or notifiers on others, and returns what it saw,
-so that both generations assert the same facts.
+Each scenario takes a :class:`Kit` (the conf and fixtures of
+tests/messaging.py, which both generations share: :data:`KIT`) and a
+:class:`~amqp1_fixtures.RouterMesh`, puts servers or listeners on some
+routers and clients or notifiers on others, and returns what it saw, so
+that both generations assert the same facts.
 
 Readiness: a server's subscription reaches the other routers about a
 second after it attached (qdrouterd's address propagation), and the
@@ -24,6 +25,7 @@ import uuid
 import pytest
 
 from tests.functional import meshes
+from tests import messaging
 
 #: seconds a scenario waits for something to arrive before giving up
 TIMEOUT = 30.0
@@ -79,6 +81,31 @@ class Kit:
         self.notifier = notifier
         self.notify = notify
         self.events = events
+
+
+class _Payloads:
+    """The payloads of a listener's ``(priority, event_type, payload)``
+    queue, as a queue."""
+
+    def __init__(self, events):
+        self.events = events
+
+    def get_nowait(self):
+        return self.events.get_nowait()[2]
+
+
+#: the plumbing of tests/messaging.py, the same under both generations
+KIT = Kit(
+    make_conf=messaging.make_conf,
+    server=lambda conf, url, topic, name: messaging.RpcServer(
+        conf, url, topic, name),
+    client=lambda conf, url, topic: messaging.RpcClient(
+        conf, url, topic, timeout=TIMEOUT),
+    listener=messaging.NotifyListener,
+    notifier=messaging.Notifier,
+    notify=lambda notifier, event_type, payload: notifier.info(
+        event_type, payload),
+    events=lambda listener: _Payloads(listener.endpoint.events))
 
 
 def unique(prefix='mesh'):

@@ -16,7 +16,7 @@ import testtools
 
 from amqp1_fixtures import exceptions
 from amqp1_fixtures import service
-from tests.functional import messaging
+from tests import messaging
 
 
 class ConfigureBareConfTest(testtools.TestCase):
@@ -39,7 +39,7 @@ class ConfigureBareConfTest(testtools.TestCase):
         notifier = self.useFixture(messaging.Notifier(conf, None, topic))
         notifier.info('configure.test', {'n': 1})
         # stored by the broker, then read by a listener started after
-        listener = self.useFixture(messaging.Listener(conf, None, topic))
+        listener = self.useFixture(messaging.NotifyListener(conf, None, topic))
         self.assertEqual(('configure.test', {'n': 1}), listener.get(20))
 
     def test_the_amqp_group_is_the_drivers(self):

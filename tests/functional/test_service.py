@@ -9,7 +9,7 @@ import testtools
 
 from amqp1_fixtures.daemons import rabbitmq
 from amqp1_fixtures import service
-from tests.functional import messaging
+from tests import messaging
 from tests import realqpid
 
 
@@ -60,8 +60,8 @@ class ServiceRoundTrip:
         self.assertEqual({'server': 'server', 'value': 7},
                          client.call({}, 'echo', value=7))
 
-        listener = self.useFixture(messaging.Listener(self.conf, None,
-                                                      topic))
+        listener = self.useFixture(messaging.NotifyListener(self.conf, None,
+                                                            topic))
         notifier = self.useFixture(messaging.Notifier(self.conf, None,
                                                       topic))
         # A listener's subscription may still be in flight when it

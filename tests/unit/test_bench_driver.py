@@ -105,3 +105,19 @@ class TestTable(testtools.TestCase):
         self.assertIn('FAILED', table)
         self.assertIn('not run', table)
         self.assertIn('not met', table)
+
+    def test_before_column_and_its_ratio(self):
+        runs = {'new': driver_bench.best([self._run(300.0)]),
+                'before': driver_bench.best([self._run(200.0)]),
+                'old': driver_bench.best([self._run(100.0)]),
+                'rabbit': None}
+        results = {'runs': {'threading': runs},
+                   'checks': {'threading': driver_bench.checks(runs)}}
+        table = driver_bench.format_table(results, 'threading')
+        header = table.splitlines()[0]
+        self.assertIn('amqp1-driver before', header)
+        self.assertIn('vs before', header)
+        row = [line for line in table.splitlines()
+               if line.startswith('sequential')][0]
+        self.assertIn('3.00x', row)   # new / 14.9
+        self.assertIn('1.50x', row)   # new / before

@@ -14,10 +14,10 @@ import threading  # noqa: E402
 
 import oslo_messaging  # noqa: E402
 
-from tests.driver.functional import base  # noqa: E402
+from tests import messaging  # noqa: E402
 
 
-class Slow(base.Echo):
+class Slow(messaging.Echo):
     def slow(self, ctxt, seconds):
         # a green sleep stands in for work; the heartbeats must flow
         eventlet.sleep(seconds)
@@ -25,7 +25,7 @@ class Slow(base.Echo):
 
 
 def main(rpc_url, notify_url, executor):
-    conf = base.make_conf()
+    conf = messaging.make_conf()
     out = {}
     transport = oslo_messaging.get_rpc_transport(conf, url=rpc_url)
     server = oslo_messaging.get_rpc_server(
@@ -46,7 +46,7 @@ def main(rpc_url, notify_url, executor):
         out['timeout'] = True
     ntransport = oslo_messaging.get_notification_transport(conf,
                                                            url=notify_url)
-    endpoint = base.NotifyEndpoint()
+    endpoint = messaging.NotifyEndpoint()
     listener = oslo_messaging.get_notification_listener(
         ntransport, [oslo_messaging.Target(topic='green-n')], [endpoint],
         executor=executor)

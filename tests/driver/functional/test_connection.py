@@ -9,7 +9,7 @@ import oslo_messaging
 from amqp1_driver import exceptions
 from amqp1_fixtures import FakeBroker
 from amqp1_fixtures import FakeRouter
-from tests.driver.functional import base
+from tests import messaging
 
 RPC = 'openstack.org/om/rpc'
 
@@ -30,7 +30,7 @@ def open_fds():
     return fds
 
 
-class AuthTest(base.TestCase):
+class AuthTest(messaging.TestCase):
 
     def setUp(self):
         super().setUp()
@@ -56,7 +56,7 @@ class AuthTest(base.TestCase):
 
     def test_wrong_password_notification(self):
         url = self.router.url(user='joe', password='wrong')
-        transport = self.useFixture(base.Transport(
+        transport = self.useFixture(messaging.Transport(
             self.conf, url, notification=True)).transport
         target = oslo_messaging.Target(topic='%s.info' % self.topic)
         self.assertRaises(exceptions.AuthenticationFailure,
@@ -70,10 +70,10 @@ def serve_on_two_routers(test):
     r1 = test.useFixture(FakeRouter())
     r2 = test.useFixture(FakeRouter())
     url = 'amqp://127.0.0.1:%d,127.0.0.1:%d/' % (r1.port, r2.port)
-    transport = test.useFixture(base.Transport(test.conf, url)).transport
+    transport = test.useFixture(messaging.Transport(test.conf, url)).transport
     server = oslo_messaging.get_rpc_server(
         transport, oslo_messaging.Target(topic=test.topic, server='s'),
-        [base.Echo('s')], executor='threading')
+        [messaging.Echo('s')], executor='threading')
     server.start()
     test.addCleanup(server.wait)
     test.addCleanup(server.stop)
@@ -82,7 +82,7 @@ def serve_on_two_routers(test):
     return r1, r2, client
 
 
-class FailoverTest(base.TestCase):
+class FailoverTest(messaging.TestCase):
 
     def _consumers(self, bus):
         return sum(bus.consumers(RPC).values())
@@ -97,10 +97,10 @@ class FailoverTest(base.TestCase):
         self.assertEqual('s', client.call({}, 'echo', value=2)['server'])
 
 
-class IdleTimeoutTest(base.TestCase):
+class IdleTimeoutTest(messaging.TestCase):
 
     def test_paused_router_detected_and_failed_over(self):
-        self.conf = base.make_conf(idle_timeout=1)
+        self.conf = messaging.make_conf(idle_timeout=1)
         r1, r2, client = serve_on_two_routers(self)
         self.assertEqual(1, client.call({}, 'echo', value=1)['value'])
         busy = r1 if sum(r1.consumers(RPC).values()) else r2
@@ -113,7 +113,7 @@ class IdleTimeoutTest(base.TestCase):
         self.assertEqual(2, client.call({}, 'echo', value=2)['value'])
 
 
-class ReconnectTest(base.TestCase):
+class ReconnectTest(messaging.TestCase):
 
     def _restored(self, bus, prefix, count):
         bus.wait_for(lambda: sum(bus.consumers(prefix).values()) >= count,
@@ -145,9 +145,9 @@ class ReconnectTest(base.TestCase):
     def test_broker_kill_restores_listener(self):
         broker = self.useFixture(FakeBroker())
         url = broker.transport_url
-        listener = self.useFixture(base.NotifyListener(
+        listener = self.useFixture(messaging.NotifyListener(
             self.conf, url, self.topic))
-        notifier = self.useFixture(base.Notifier(
+        notifier = self.useFixture(messaging.Notifier(
             self.conf, url, self.topic)).notifier
         notifier.info({}, 'before', 1)
         listener.endpoint.events.get(timeout=10)
@@ -201,7 +201,7 @@ class ReconnectTest(base.TestCase):
                           client.cast, 1)
 
 
-class CleanupTest(base.TestCase):
+class CleanupTest(messaging.TestCase):
 
     def test_cleanup_leaves_nothing(self):
         router = self.useFixture(FakeRouter())
@@ -210,7 +210,7 @@ class CleanupTest(base.TestCase):
             self.conf, url=router.transport_url)
         server = oslo_messaging.get_rpc_server(
             transport, oslo_messaging.Target(topic=self.topic, server='s'),
-            [base.Echo('s')], executor='threading')
+            [messaging.Echo('s')], executor='threading')
         server.start()
         client = oslo_messaging.get_rpc_client(
             transport, oslo_messaging.Target(topic=self.topic), timeout=10)
@@ -223,18 +223,19 @@ class CleanupTest(base.TestCase):
         # the server's links are gone before the transport is
         router.wait_for(lambda: not router.consumers(RPC), timeout=10)
         io = transport._driver._io
+        sock = io.attempt.sock
         transport.cleanup()
         self.assertEqual([], driver_threads())
         # the driver's own sockets are closed when cleanup() returns ...
-        self.assertIsNone(io._sock)
-        self.assertEqual(-1, io._wake_r.fileno())
-        self.assertEqual(-1, io._wake_w.fileno())
+        self.assertIsNone(io.attempt)
+        self.assertEqual(-1, sock.fileno())
+        self.assertEqual((-1, -1), io.loop.wakeup_fds())
         # ... and the in-process router closes its side when it sees EOF
         router.wait_for(lambda: open_fds() == fds, timeout=10)
         router.wait_for(lambda: not router.consumers(), timeout=10)
 
 
-class IOThreadDeathTest(base.TestCase):
+class IOThreadDeathTest(messaging.TestCase):
 
     def test_death_fails_waiters_and_later_calls(self):
         router = self.useFixture(FakeRouter())
@@ -251,7 +252,7 @@ class IOThreadDeathTest(base.TestCase):
         threading.Thread(target=call, daemon=True).start()
         io = client.transport._driver._io_thread()
         # the request is queued on its sender link, waiting for credit
-        router.wait_for(lambda: io._senders, timeout=10)
+        router.wait_for(lambda: io.outbox.senders(), timeout=10)
 
         def boom():
             raise RuntimeError('injected failure')

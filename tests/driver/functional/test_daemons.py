@@ -13,7 +13,7 @@ import oslo_messaging
 
 from amqp1_driver import exceptions
 from amqp1_fixtures.daemons import qpid as daemons
-from tests.driver.functional import base
+from tests import messaging
 from tests import realqpid
 
 USERS = {'stackqpid': 'secretqpid'}
@@ -59,9 +59,9 @@ class _Cases:
         return got
 
     def test_monitored_call(self):
-        key = base.unique('ev')
-        event = base.EVENTS[key] = threading.Event()
-        self.addCleanup(base.EVENTS.pop, key)
+        key = messaging.unique('ev')
+        event = messaging.EVENTS[key] = threading.Event()
+        self.addCleanup(messaging.EVENTS.pop, key)
         self.addCleanup(event.set)
         self.server(self.url)
         client = self.client(self.url)
@@ -92,9 +92,9 @@ class _Cases:
         self.assertLess(time.monotonic() - start, 15)
 
     def test_notifications(self):
-        listener = self.useFixture(base.NotifyListener(
+        listener = self.useFixture(messaging.NotifyListener(
             self.conf, self.url, self.topic))
-        notifier = self.useFixture(base.Notifier(
+        notifier = self.useFixture(messaging.Notifier(
             self.conf, self.url, self.topic)).notifier
         notifier.info({}, 'ev.info', {'n': 1})
         notifier.error({}, 'ev.error', {'n': 2})
@@ -118,17 +118,17 @@ class _WrongPassword:
         self.assertNotIn('wrong', str(error))
 
 
-class StandinRouterTest(_Cases, _WrongPassword, base.TestCase):
+class StandinRouterTest(_Cases, _WrongPassword, messaging.TestCase):
     daemon = daemons.RouterDaemon
     options = {'impl': 'standin'}
 
 
-class StandinBrokerTest(_Cases, base.TestCase):
+class StandinBrokerTest(_Cases, messaging.TestCase):
     daemon = daemons.BrokerDaemon
     options = {'impl': 'standin'}
 
 
-class RealRouterTest(_Cases, _WrongPassword, base.TestCase):
+class RealRouterTest(_Cases, _WrongPassword, messaging.TestCase):
     daemon = daemons.RouterDaemon
     options = {'require_real': True}
 
@@ -136,7 +136,7 @@ class RealRouterTest(_Cases, _WrongPassword, base.TestCase):
         self.assertEqual('qdrouterd', self.bus.impl)
 
 
-class RealBrokerTest(_Cases, base.TestCase):
+class RealBrokerTest(_Cases, messaging.TestCase):
     daemon = daemons.BrokerDaemon
     options = {'require_real': True}
 

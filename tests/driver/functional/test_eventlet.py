@@ -7,13 +7,13 @@ import sys
 
 from amqp1_fixtures import FakeBroker
 from amqp1_fixtures import FakeRouter
-from tests.driver.functional import base
+from tests import messaging
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
 
 
-class EventletTest(base.TestCase):
+class EventletTest(messaging.TestCase):
 
     def _run(self, executor):
         router = self.useFixture(FakeRouter())

@@ -4,12 +4,12 @@ applied on every connection, so the address syntax follows the peer."""
 
 from amqp1_fixtures import FakeBroker
 from amqp1_fixtures import FakeRouter
-from tests.driver.functional import base
+from tests import messaging
 
 ROUTABLE = 'openstack.org/om/rpc/'
 
 
-class ProductFailoverTest(base.TestCase):
+class ProductFailoverTest(messaging.TestCase):
 
     def setUp(self):
         super().setUp()
@@ -34,7 +34,7 @@ class ProductFailoverTest(base.TestCase):
 
     def _served_through(self, bus, value):
         # a client connected to that peer only reaches the server there
-        client = self.useFixture(base.RpcClient(
+        client = self.useFixture(messaging.RpcClient(
             self.conf, bus.transport_url, self.topic))
         self.assertEqual(value, client.call(value, server='s1')['value'])
         return bus.stats.recent_messages()
@@ -75,16 +75,16 @@ class ProductFailoverTest(base.TestCase):
         # request is addressed for the new peer
         url = 'amqp://127.0.0.1:%d,127.0.0.1:%d/' % (
             self.broker.port, self.router.port)
-        client = self.useFixture(base.RpcClient(self.conf, url, self.topic))
-        self.useFixture(base.RpcServer(self.conf, self.broker.transport_url,
-                                       self.topic, 's1'))
-        self.useFixture(base.RpcServer(self.conf, self.router.transport_url,
-                                       self.topic, 's1'))
+        client = self.useFixture(messaging.RpcClient(self.conf, url,
+                                                     self.topic))
+        for bus in (self.broker, self.router):
+            self.useFixture(messaging.RpcServer(self.conf, bus.transport_url,
+                                                self.topic, 's1'))
         used = set()
         for _ in range(2):
             self.assertEqual(1, client.call(1, server='s1')['value'])
             io = client.transport._driver._io
-            on_broker = io._host[1] == self.broker.port
+            on_broker = io.hosts.current.port == self.broker.port
             bus = self.broker if on_broker else self.router
             other = self.router if on_broker else self.broker
             want = ('exclusive.openstack.%s.s1' % self.topic if on_broker
@@ -94,7 +94,7 @@ class ProductFailoverTest(base.TestCase):
             used.add(bus)
             bus.kill()
             # round robin: the next connection is to the other peer
-            other.wait_for(lambda: io._ready and
-                           io._host[1] == other.port, timeout=20)
+            other.wait_for(lambda: io.outbox.ready and
+                           io.hosts.current.port == other.port, timeout=20)
             bus.start()
         self.assertEqual({self.broker, self.router}, used)

@@ -4,7 +4,7 @@ import multiprocessing
 import os
 
 from amqp1_fixtures import FakeRouter
-from tests.driver.functional import base
+from tests import messaging
 
 
 def _child_call(client, pipe):
@@ -21,7 +21,7 @@ def _child_call(client, pipe):
         os._exit(0)
 
 
-class ForkTest(base.TestCase):
+class ForkTest(messaging.TestCase):
 
     def test_child_opens_its_own_connection(self):
         router = self.useFixture(FakeRouter())

@@ -3,10 +3,10 @@
 import oslo_messaging
 
 from amqp1_fixtures import FakeBroker
-from tests.driver.functional import base
+from tests import messaging
 
 
-class NotifyTest(base.TestCase):
+class NotifyTest(messaging.TestCase):
 
     def setUp(self):
         super().setUp()
@@ -14,11 +14,11 @@ class NotifyTest(base.TestCase):
         self.url = self.broker.transport_url
 
     def listener(self, **kwargs):
-        return self.useFixture(base.NotifyListener(
+        return self.useFixture(messaging.NotifyListener(
             self.conf, self.url, self.topic, **kwargs))
 
     def notifier(self):
-        return self.useFixture(base.Notifier(
+        return self.useFixture(messaging.Notifier(
             self.conf, self.url, self.topic)).notifier
 
     def test_priorities(self):
@@ -41,7 +41,7 @@ class NotifyTest(base.TestCase):
 
     def test_requeue_redelivers(self):
         listener = self.listener(
-            endpoint=base.NotifyEndpoint(requeue_first=True))
+            endpoint=messaging.NotifyEndpoint(requeue_first=True))
         self.notifier().info({}, 'again', 'payload')
         events = listener.endpoint.events
         self.assertEqual(('info', 'again', 'payload'), events.get(timeout=10))
@@ -49,7 +49,7 @@ class NotifyTest(base.TestCase):
         self.assertEqual(('info', 'again', 'payload'), events.get(timeout=10))
 
     def test_batch(self):
-        listener = self.listener(endpoint=base.BatchEndpoint(),
+        listener = self.listener(endpoint=messaging.BatchEndpoint(),
                                  batch=(10, 1))
         notifier = self.notifier()
         for i in range(25):
@@ -60,15 +60,15 @@ class NotifyTest(base.TestCase):
         self.assertEqual(list(range(25)), sorted(sum(batches, [])))
 
     def test_pool_not_implemented(self):
-        transport = self.useFixture(base.Transport(
+        transport = self.useFixture(messaging.Transport(
             self.conf, self.url, notification=True)).transport
         listener = oslo_messaging.get_notification_listener(
             transport, [oslo_messaging.Target(topic=self.topic)],
-            [base.NotifyEndpoint()], executor='threading', pool='p1')
+            [messaging.NotifyEndpoint()], executor='threading', pool='p1')
         self.assertRaises(NotImplementedError, listener.start)
 
     def test_rejected_notification_fails(self):
-        transport = self.useFixture(base.Transport(
+        transport = self.useFixture(messaging.Transport(
             self.conf, self.url, notification=True)).transport
         self.broker.inject('reject', address='unicast', count=1)
         target = oslo_messaging.Target(topic='%s.info' % self.topic)

@@ -20,11 +20,11 @@ from proton import Message
 
 from amqp1_driver import rabbitmq4 as r4
 from amqp1_fixtures.daemons import rabbitmq4
-from tests.driver.functional import base
 from tests.functional import proton_clients
 from tests.functional.proton_clients import ACCEPTED
 from tests.functional.proton_clients import RELEASED
 from tests.functional.rabbitmq4_clients import Management
+from tests import messaging
 from tests.functional.rabbit.test_rabbitmq4_behaviour import connect
 from tests.functional.rabbit.test_rabbitmq4_behaviour import ended
 from tests.functional.rabbit.test_rabbitmq4_behaviour import receiver
@@ -178,7 +178,7 @@ def test_notifications_wait_for_a_late_listener(backend, clients):
 def _rabbit_transport(backend):
     # Every oslo.messaging option registered (tracing's included, which
     # the server's dispatch reads).
-    conf = base.make_conf()
+    conf = messaging.make_conf()
     transport = oslo_messaging.get_rpc_transport(
         conf, url=backend.rabbit_url)
     return conf, transport

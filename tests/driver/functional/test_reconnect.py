@@ -1,16 +1,16 @@
 """The reconnect schedule seen from the peers' side: plain TCP listeners
 that accept and hang up at once record which host each attempt went to
-and when (first host random, then round robin; the delay multiplied by
-connection_retry_backoff and capped at connection_retry_interval_max).
-Only lower bounds on the gaps, except the cap, whose bound is far from
-the uncapped value."""
+and when.  The schedule itself (backoff, cap, reset) is checked on a fake
+clock in tests/driver/unit/test_hosts.py; here the driver's I/O thread
+really follows it: first host random, then round robin, the attempts
+``connection_retry_interval`` apart (a lower bound only)."""
 
 import selectors
 import socket
 import threading
 import time
 
-from tests.driver.functional import base
+from tests import messaging
 
 
 class HangUp:
@@ -58,30 +58,27 @@ class HangUp:
         self.sel.close()
 
 
-class ReconnectScheduleTest(base.TestCase):
+class ReconnectScheduleTest(messaging.TestCase):
 
-    def test_round_robin_backoff_and_cap(self):
-        self.conf = base.make_conf(connection_retry_interval=1,
-                                   connection_retry_backoff=2,
-                                   connection_retry_interval_max=2)
+    def test_round_robin_at_the_interval(self):
+        self.conf = messaging.make_conf(connection_retry_interval=1,
+                                        connection_retry_backoff=1,
+                                        connection_retry_interval_max=1)
         peers = HangUp(3)
         self.addCleanup(peers.close)
         url = 'amqp://%s/' % ','.join('127.0.0.1:%d' % p
                                       for p in peers.ports)
-        transport = self.useFixture(base.Transport(self.conf, url)).transport
+        transport = self.useFixture(
+            messaging.Transport(self.conf, url)).transport
         transport._driver._io_thread()  # connect now, without a send
-        attempts = peers.wait(5, timeout=30)[:5]
-        self.assertEqual(5, len(attempts))
+        attempts = peers.wait(4, timeout=30)[:4]
+        self.assertEqual(4, len(attempts))
         order = [i for _, i in attempts]
         first = order[0]
-        self.assertEqual([(first + k) % 3 for k in range(5)], order)
+        self.assertEqual([(first + k) % 3 for k in range(4)], order)
         gaps = [b[0] - a[0] for a, b in zip(attempts, attempts[1:])]
-        # 1 s, then x2 = 2 s, then capped at 2 s (uncapped: 4 s, 8 s)
-        self.assertGreater(gaps[0], 0.9)
-        for gap in gaps[1:]:
-            self.assertGreater(gap, 1.8)
-        self.assertLess(gaps[2], 3.5, gaps)
-        self.assertLess(gaps[3], 3.5, gaps)
+        for gap in gaps:
+            self.assertGreater(gap, 0.9, gaps)
 
     def test_first_host_is_random(self):
         # over a few transports, more than one host is tried first
@@ -91,7 +88,7 @@ class ReconnectScheduleTest(base.TestCase):
                                       for p in peers.ports)
         firsts = set()
         for n in range(1, 31):
-            transport = base.Transport(self.conf, url)
+            transport = messaging.Transport(self.conf, url)
             transport.setUp()
             transport.transport._driver._io_thread()
             got = peers.wait(len(peers.attempts) + 1, timeout=10)

@@ -2,47 +2,30 @@
 comes back: what the 14.x TestLinkRecovery and TestMessageRetransmit
 checked, over real TCP to the fakes."""
 
-import threading
-
 import oslo_messaging
 
 from amqp1_driver import exceptions
 from amqp1_fixtures import FakeBroker
 from amqp1_fixtures import FakeRouter
-from tests.driver.functional import base
+from tests import messaging
 from tests.driver.functional import peer
 
 RPC = 'openstack.org/om/rpc'
 ANYCAST = RPC + '/anycast'
 
 
-def in_thread(func, *args, **kwargs):
-    """Run ``func`` in a thread; return (done Event, outcome list)."""
-    done = threading.Event()
-    outcome = []
-
-    def run():
-        try:
-            outcome.append(func(*args, **kwargs))
-        except Exception as exc:  # noqa: B902 - the test inspects it
-            outcome.append(exc)
-        done.set()
-    threading.Thread(target=run, daemon=True).start()
-    return done, outcome
-
-
-class ResendAcrossReconnectTest(base.TestCase):
+class ResendAcrossReconnectTest(messaging.TestCase):
 
     def test_released_call_resent_after_reconnect(self):
         # released, then the connection drops during link_retry_delay:
         # the re-send must still happen on the next connection
-        self.conf = base.make_conf(link_retry_delay=3)
+        self.conf = messaging.make_conf(link_retry_delay=3)
         router = self.useFixture(FakeRouter())
         url = router.transport_url
         self.server(url)
         client = self.client(url, timeout=20)
         fault = router.inject('release', address=ANYCAST, count=1)
-        done, outcome = in_thread(client.call, 5)
+        done, outcome = messaging.in_thread(client.call, 5)
         router.wait_for(lambda: fault.matched >= 1)
         router.kill()
         router.start()
@@ -53,14 +36,14 @@ class ResendAcrossReconnectTest(base.TestCase):
         # the peer closes a sender link with a message still queued on it
         # (no credit); the connection is then lost before
         # link_retry_delay ends: the message goes out on the new one
-        self.conf = base.make_conf(link_retry_delay=3,
-                                   default_send_timeout=20)
+        self.conf = messaging.make_conf(link_retry_delay=3,
+                                        default_send_timeout=20)
         router = self.useFixture(FakeRouter())
         url = router.transport_url
         server = self.server(url)
         client = self.client(url)
         fault = router.inject('withhold-credit', address=ANYCAST)
-        done, outcome = in_thread(client.cast, 6)
+        done, outcome = messaging.in_thread(client.cast, 6)
         router.wait_for(lambda: peer.close_links(router, ANYCAST, False))
         fault.remove()
         router.kill()
@@ -71,7 +54,7 @@ class ResendAcrossReconnectTest(base.TestCase):
                          server.endpoint.calls.get(timeout=10))
 
 
-class ReceiverLinkRecoveryTest(base.TestCase):
+class ReceiverLinkRecoveryTest(messaging.TestCase):
     """The peer closes a server's links; the connection stays up."""
 
     def test_server_links_reattached_and_served(self):
@@ -83,7 +66,7 @@ class ReceiverLinkRecoveryTest(base.TestCase):
         before = router.wait_for(
             lambda: len(peer.link_names(router, RPC)) == 3 and
             peer.link_names(router, RPC))
-        server_conn = server.transport._driver._io._generation
+        server_conn = server.transport._driver._io.attempt
         self.assertEqual(3, peer.close_links(router, RPC))
         # re-attached after link_retry_delay, under new link names
         after = router.wait_for(
@@ -91,8 +74,7 @@ class ReceiverLinkRecoveryTest(base.TestCase):
             peer.link_names(router, RPC))
         self.assertEqual([], sorted(set(before) & set(after)))
         # the same connection: link-level recovery, not a reconnect
-        self.assertEqual(server_conn,
-                         server.transport._driver._io._generation)
+        self.assertIs(server_conn, server.transport._driver._io.attempt)
         self.assertEqual(2, client.call(2)['value'])
         self.assertEqual('s1', client.call(3, server='s1')['server'])
         client.cast(4, fanout=True)
@@ -106,14 +88,14 @@ class ReceiverLinkRecoveryTest(base.TestCase):
         client = self.client(url)
         self.assertEqual(1, client.call(1)['value'])
         io = client.transport._driver._io
-        generation = io._generation
+        first = io.attempt
         self.assertEqual(1, peer.close_named(router, '[rpc-response]',
-                                             io._container))
-        router.wait_for(lambda: io._generation > generation, timeout=10)
+                                             io.container))
+        router.wait_for(lambda: io.attempt not in (None, first), timeout=10)
         self.assertEqual(2, client.call(2)['value'])
 
 
-class SenderLinkTest(base.TestCase):
+class SenderLinkTest(messaging.TestCase):
 
     def test_closed_by_peer_n_times_vs_retry(self):
         # queued (no credit) casts survive as many link closes as retry
@@ -123,7 +105,8 @@ class SenderLinkTest(base.TestCase):
         client = self.client(url)
         fault = router.inject('withhold-credit', address=ANYCAST)
         prepared = client.client.prepare(retry=1)
-        done, outcome = in_thread(prepared.cast, {}, 'cast_me', value=1)
+        done, outcome = messaging.in_thread(prepared.cast, {}, 'cast_me',
+                                            value=1)
         for _ in range(2):
             router.wait_for(lambda: peer.close_links(router, ANYCAST,
                                                      False))
@@ -133,7 +116,8 @@ class SenderLinkTest(base.TestCase):
         self.assertIn('closed by the test', str(outcome[0]))
 
         prepared = client.client.prepare(retry=2)
-        done, outcome = in_thread(prepared.cast, {}, 'cast_me', value=2)
+        done, outcome = messaging.in_thread(prepared.cast, {}, 'cast_me',
+                                            value=2)
         for _ in range(2):
             router.wait_for(lambda: peer.close_links(router, ANYCAST,
                                                      False))
@@ -152,7 +136,7 @@ class SenderLinkTest(base.TestCase):
         self.server(url)
         client = self.client(url)
         router.inject('delay', delay=60, address=ANYCAST)
-        done, outcome = in_thread(client.call, 1, timeout=20)
+        done, outcome = messaging.in_thread(client.call, 1, timeout=20)
         router.wait_for(lambda: router.stats.totals.received >= 1)
         self.assertEqual(1, peer.close_links(router, ANYCAST, False))
         self.assertTrue(done.wait(10))
@@ -165,8 +149,8 @@ class SenderLinkTest(base.TestCase):
         server = self.server(url)
         client = self.client(url)
         fault = router.inject('withhold-credit', address=RPC)
-        calls = [in_thread(client.call, n) for n in range(3)]
-        casts = [in_thread(client.cast, n) for n in range(10, 13)]
+        calls = [messaging.in_thread(client.call, n) for n in range(3)]
+        casts = [messaging.in_thread(client.cast, n) for n in range(10, 13)]
         router.wait_for(
             lambda: len(peer.link_names(router, ANYCAST, False)) == 1)
         self.assertFalse(any(done.is_set() for done, _ in calls + casts))
@@ -182,7 +166,7 @@ class SenderLinkTest(base.TestCase):
         self.assertEqual([0, 1, 2, 10, 11, 12], got)
 
     def test_idle_senders_swept_and_reattached(self):
-        self.conf = base.make_conf(default_sender_link_timeout=1)
+        self.conf = messaging.make_conf(default_sender_link_timeout=1)
         router = self.useFixture(FakeRouter())
         url = router.transport_url
         server = self.server(url)
@@ -202,21 +186,21 @@ class SenderLinkTest(base.TestCase):
         self.assertEqual([('cast', 1), ('cast', 2)], got)
 
 
-class CleanupDuringResendTest(base.TestCase):
+class CleanupDuringResendTest(messaging.TestCase):
 
     def test_cleanup_fails_held_resend_at_once(self):
         # cleanup() fails every waiter at once, also a message waiting
         # out link_retry_delay before its re-send
-        self.conf = base.make_conf(link_retry_delay=20,
-                                   default_notify_timeout=30)
+        self.conf = messaging.make_conf(link_retry_delay=20,
+                                        default_notify_timeout=30)
         broker = self.useFixture(FakeBroker())
         transport = oslo_messaging.get_notification_transport(
             self.conf, url=broker.transport_url)
         self.addCleanup(transport.cleanup)
         fault = broker.inject('release', address='unicast', count=1)
         target = oslo_messaging.Target(topic='%s.info' % self.topic)
-        done, outcome = in_thread(transport._send_notification, target,
-                                  {}, {'x': 1}, 2.0)
+        done, outcome = messaging.in_thread(transport._send_notification,
+                                            target, {}, {'x': 1}, 2.0)
         broker.wait_for(lambda: fault.matched >= 1)
         transport.cleanup()
         self.assertTrue(done.wait(5))

@@ -8,7 +8,7 @@ import oslo_messaging
 
 from amqp1_fixtures import FakeBroker
 from amqp1_fixtures import FakeRouter
-from tests.driver.functional import base
+from tests import messaging
 
 
 class _RpcCases:
@@ -99,25 +99,25 @@ class _RpcCases:
                                 for i in range(20)), got)
 
 
-class RouterRpcTest(_RpcCases, base.TestCase):
+class RouterRpcTest(_RpcCases, messaging.TestCase):
     backend = FakeRouter
 
 
-class BrokerRpcTest(_RpcCases, base.TestCase):
+class BrokerRpcTest(_RpcCases, messaging.TestCase):
     backend = FakeBroker
 
 
-class CallMonitorTest(base.TestCase):
+class CallMonitorTest(messaging.TestCase):
     """call_monitor_timeout: heartbeats keep a long call alive."""
 
     def setUp(self):
         super().setUp()
         self.router = self.useFixture(FakeRouter())
         self.url = self.router.transport_url
-        self.key = base.unique('ev')
-        base.EVENTS[self.key] = threading.Event()
-        self.addCleanup(base.EVENTS.pop, self.key)
-        self.addCleanup(base.EVENTS[self.key].set)
+        self.key = messaging.unique('ev')
+        messaging.EVENTS[self.key] = threading.Event()
+        self.addCleanup(messaging.EVENTS.pop, self.key)
+        self.addCleanup(messaging.EVENTS[self.key].set)
         self.server(self.url)
         self.client = self.client(self.url)
 
@@ -142,7 +142,7 @@ class CallMonitorTest(base.TestCase):
         # three heartbeats (one a second) span more than the 2 s monitor
         self.router.wait_for(lambda: len(self._heartbeats()) >= 3,
                              timeout=20)
-        base.EVENTS[self.key].set()
+        messaging.EVENTS[self.key].set()
         self.assertEqual(self.key, outcome.get(timeout=10))
         hb = self._heartbeats()[0].message
         self.assertIsNotNone(hb.correlation_id)
@@ -165,7 +165,7 @@ class CallMonitorTest(base.TestCase):
         self.assertLess(time.monotonic() - start, 8)
 
 
-class DeliveryFailureTest(base.TestCase):
+class DeliveryFailureTest(messaging.TestCase):
 
     def test_rejected_call(self):
         router = self.useFixture(FakeRouter())
@@ -195,3 +195,32 @@ class DeliveryFailureTest(base.TestCase):
         self.assertRaises(oslo_messaging.MessageDeliveryFailure,
                           client.client.prepare(retry=0).call,
                           {}, 'echo', value=1)
+
+
+class AcceptanceTest(messaging.TestCase):
+    """An RPC server accepts a call before its endpoint is done (as 14.x
+    did, before dispatch), even though the acceptance of a quick call
+    rides with the reply."""
+
+    def test_long_call_accepted_before_its_reply(self):
+        router = self.useFixture(FakeRouter())
+        key = messaging.unique('ev')
+        messaging.EVENTS[key] = threading.Event()
+        self.addCleanup(messaging.EVENTS.pop, key)
+        self.addCleanup(messaging.EVENTS[key].set)
+        self.server(router.transport_url)
+        client = self.client(router.transport_url)
+        done, outcome = messaging.in_thread(
+            client.client.call, {}, 'wait_for', key=key)
+        io = client.transport._driver._io_thread()
+        router.wait_for(lambda: io.outbox.senders(), timeout=10)
+        sender = io.outbox.senders()[0]
+        start = time.monotonic()
+        # accepted (no longer unsettled at the client) within a second
+        router.wait_for(lambda: sender.used and not sender.unacked and
+                        not sender.queue, timeout=5)
+        self.assertLess(time.monotonic() - start, 1.0)
+        self.assertFalse(done.is_set())
+        messaging.EVENTS[key].set()
+        self.assertTrue(done.wait(10))
+        self.assertEqual([key], outcome)

@@ -3,14 +3,14 @@
 import fixtures
 import oslo_messaging
 
-from amqp1_driver import connection
+from amqp1_driver import wire
 from amqp1_driver import exceptions
 from amqp1_fixtures import FakeRouter
 from amqp1_fixtures import make_test_certificates
-from tests.driver.functional import base
+from tests import messaging
 
 
-class TlsTest(base.TestCase):
+class TlsTest(messaging.TestCase):
 
     def setUp(self):
         super().setUp()
@@ -24,7 +24,7 @@ class TlsTest(base.TestCase):
             **kwargs))
 
     def _conf(self, **options):
-        self.conf = base.make_conf(**options)
+        self.conf = messaging.make_conf(**options)
 
     def _roundtrip(self, url):
         self.server(url)
@@ -73,33 +73,33 @@ class TlsTest(base.TestCase):
         self._roundtrip('amqp://localhost:%d/?ssl=1' % router.port)
 
 
-class TlsUnavailableTest(base.TestCase):
+class TlsUnavailableTest(messaging.TestCase):
 
     def test_message_names_cause_and_fix(self):
         error = self.assertRaises(exceptions.TLSUnavailable,
-                                  connection.require_tls_support, False)
+                                  wire.require_tls_support, False)
         text = str(error)
         for word in ('SSL', 'OpenSSL', 'libssl-dev', 'pkg-config',
                      '--no-cache-dir --force-reinstall'):
             self.assertIn(word, text)
 
     def test_present_is_fine(self):
-        connection.require_tls_support(True)
+        wire.require_tls_support(True)
 
     def test_first_call_fails_at_once_without_tls(self):
         self.useFixture(fixtures.MonkeyPatch(
             'proton.SSL.present', staticmethod(lambda: False)))
-        self.conf = base.make_conf(ssl=True)
+        self.conf = messaging.make_conf(ssl=True)
         client = self.client('amqp://127.0.0.1:1/')
         self.assertRaises(exceptions.TLSUnavailable, client.call, 1,
                           timeout=30)
 
 
-class SaslAnonymousTest(base.TestCase):
+class SaslAnonymousTest(messaging.TestCase):
 
     def test_anonymous_mechanism(self):
         router = self.useFixture(FakeRouter(sasl_mechanisms=['ANONYMOUS']))
-        self.conf = base.make_conf(sasl_mechanisms='ANONYMOUS')
+        self.conf = messaging.make_conf(sasl_mechanisms='ANONYMOUS')
         url = router.transport_url
         self.server(url)
         self.assertEqual(3, self.client(url).call(3)['value'])

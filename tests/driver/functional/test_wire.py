@@ -14,7 +14,7 @@ import oslo_messaging
 import proton
 
 from amqp1_driver import links
-from tests.driver.functional import base
+from tests import messaging
 
 AMQP_HEADER = b'AMQP\x00\x01\x00\x00'
 SASL_HEADER = b'AMQP\x03\x01\x00\x00'
@@ -58,13 +58,13 @@ class Recorder:
         self.thread.join(10)
 
 
-class WireTest(base.TestCase):
+class WireTest(messaging.TestCase):
 
     def _capture(self, url_fmt, **options):
         rec = Recorder()
         self.addCleanup(rec.close)
         if options:
-            self.conf = base.make_conf(**options)
+            self.conf = messaging.make_conf(**options)
         client = self.client(url_fmt % rec.port)
         self.assertRaises(oslo_messaging.MessagingTimeout,
                           client.call, 1, timeout=1)
@@ -108,7 +108,7 @@ class WireTest(base.TestCase):
         self.assertEqual('my-svc', conn.remote_container)
 
 
-class LinkNameTest(base.TestCase):
+class LinkNameTest(messaging.TestCase):
 
     def test_link_names_as_14x(self):
         name = links.link_name('receiver', 'rpc-response')
@@ -124,7 +124,7 @@ class LinkNameTest(base.TestCase):
         self.assertEqual(100, links.refill(100, 200))
 
 
-class ReceiverLinksTest(base.TestCase):
+class ReceiverLinksTest(messaging.TestCase):
 
     def test_three_receivers_per_rpc_listen(self):
         from amqp1_fixtures import FakeRouter
@@ -140,7 +140,7 @@ class ReceiverLinksTest(base.TestCase):
     def test_one_receiver_per_priority(self):
         from amqp1_fixtures import FakeBroker
         broker = self.useFixture(FakeBroker())
-        transport = self.useFixture(base.Transport(
+        transport = self.useFixture(messaging.Transport(
             self.conf, broker.transport_url, notification=True)).transport
         listener = transport._driver.listen_for_notifications(
             [(oslo_messaging.Target(topic=self.topic, exchange='ignored'),
@@ -152,7 +152,7 @@ class ReceiverLinksTest(base.TestCase):
                          got)
 
 
-class SettlementTest(base.TestCase):
+class SettlementTest(messaging.TestCase):
     """pre_settled: casts and replies by default, as 14.x."""
 
     def _rpc(self, bus):
@@ -183,7 +183,7 @@ class SettlementTest(base.TestCase):
 
     def test_all_settled(self):
         from amqp1_fixtures import FakeRouter
-        self.conf = base.make_conf(pre_settled=['rpc-call', 'notify'])
+        self.conf = messaging.make_conf(pre_settled=['rpc-call', 'notify'])
         request, reply, cast = self._rpc(self.useFixture(FakeRouter()))
         self.assertTrue(request.settled)
         self.assertFalse(reply.settled)
@@ -193,8 +193,8 @@ class SettlementTest(base.TestCase):
 _TRACE_SCRIPT = '''
 import sys
 import oslo_messaging
-from tests.driver.functional import base
-conf = base.make_conf(trace=sys.argv[2] == "1")
+from tests import messaging
+conf = messaging.make_conf(trace=sys.argv[2] == "1")
 transport = oslo_messaging.get_rpc_transport(conf, url=sys.argv[1])
 client = oslo_messaging.get_rpc_client(
     transport, oslo_messaging.Target(topic="traced"), timeout=1)
@@ -206,7 +206,7 @@ transport.cleanup()
 '''
 
 
-class TraceTest(base.TestCase):
+class TraceTest(messaging.TestCase):
     """``trace``: proton's frame trace of the driver's connection."""
 
     def _run(self, url, trace):

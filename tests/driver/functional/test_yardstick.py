@@ -1,7 +1,8 @@
-"""The wire-visible behaviours of oslo.messaging 14.x's driver unit tests
-(fact sheet 4.2: TestAmqpSend, TestAmqpNotification, TestAddressing,
-TestMessageRetransmit, TestVHost), checked with this driver over real TCP
-to FakeRouter and FakeBroker."""
+"""What oslo.messaging 14.9's unit tests of its own amqp:// driver
+checked on the wire (oslo_messaging/tests/drivers/test_amqp_driver.py:
+TestAmqpSend, TestAmqpNotification, TestAddressing, TestMessageRetransmit,
+TestVHost), checked with this driver over real TCP to FakeRouter and
+FakeBroker."""
 
 import queue
 import threading
@@ -10,7 +11,7 @@ import oslo_messaging
 
 from amqp1_fixtures import FakeBroker
 from amqp1_fixtures import FakeRouter
-from tests.driver.functional import base
+from tests import messaging
 
 RPC = 'openstack.org/om/rpc'
 
@@ -40,11 +41,11 @@ class Responder:
         self.listener.cleanup()
 
 
-class RetransmitTest(base.TestCase):
+class RetransmitTest(messaging.TestCase):
     """TestMessageRetransmit: released / plain modified are re-sent."""
 
     def _transport(self, url):
-        return self.useFixture(base.Transport(self.conf, url)).transport
+        return self.useFixture(messaging.Transport(self.conf, url)).transport
 
     def test_requeue_through_router_is_modified_failed(self):
         # a consumer's release reaches the producer as modified with
@@ -80,11 +81,11 @@ class RetransmitTest(base.TestCase):
         self.assertEqual(2, fault.matched)
 
 
-class CreditTest(base.TestCase):
+class CreditTest(messaging.TestCase):
     """rpc_server_credit=1: the link is topped up on each acknowledge."""
 
     def test_credit_one_serves_many(self):
-        self.conf = base.make_conf(rpc_server_credit=1)
+        self.conf = messaging.make_conf(rpc_server_credit=1)
         router = self.useFixture(FakeRouter())
         self.server(router.transport_url)
         client = self.client(router.transport_url)
@@ -102,29 +103,29 @@ class CreditTest(base.TestCase):
                          sorted(results.get(timeout=1) for _ in threads))
 
 
-class LateReplyTest(base.TestCase):
+class LateReplyTest(messaging.TestCase):
 
     def test_reply_after_timeout_is_harmless(self):
         router = self.useFixture(FakeRouter())
-        key = base.unique('late')
-        base.EVENTS[key] = threading.Event()
-        self.addCleanup(base.EVENTS.pop, key)
+        key = messaging.unique('late')
+        messaging.EVENTS[key] = threading.Event()
+        self.addCleanup(messaging.EVENTS.pop, key)
         server = self.server(router.transport_url)
         client = self.client(router.transport_url)
         self.assertRaises(oslo_messaging.MessagingTimeout,
                           client.client.prepare(timeout=1).call,
                           {}, 'wait_for', key=key)
-        base.EVENTS[key].set()  # the server now replies, too late
+        messaging.EVENTS[key].set()  # the server now replies, too late
         router.wait_for(lambda: router.stats.totals.received >= 2)
         self.assertEqual(9, client.call(9)['value'])
         self.assertEqual(('echo', 9), server.endpoint.calls.get(timeout=5))
 
 
-class NotificationFailureTest(base.TestCase):
+class NotificationFailureTest(messaging.TestCase):
     """TestAmqpNotification: unrouted / unacknowledged -> failure."""
 
     def _send(self, url):
-        transport = self.useFixture(base.Transport(
+        transport = self.useFixture(messaging.Transport(
             self.conf, url, notification=True)).transport
         target = oslo_messaging.Target(topic='%s.info' % self.topic)
         return lambda: transport._send_notification(target, {}, {'x': 1},
@@ -133,7 +134,7 @@ class NotificationFailureTest(base.TestCase):
     def test_unrouted_through_router_fails(self):
         # no consumer: the router gives no credit
         router = self.useFixture(FakeRouter())
-        self.conf = base.make_conf(default_notify_timeout=5)
+        self.conf = messaging.make_conf(default_notify_timeout=5)
         self.assertRaises(oslo_messaging.MessageDeliveryFailure,
                           self._send(router.transport_url))
 
@@ -145,7 +146,7 @@ class NotificationFailureTest(base.TestCase):
         self.assertIn('not acknowledged within 5 s', str(error))
 
     def test_pre_settled_notify(self):
-        self.conf = base.make_conf(pre_settled=['notify'])
+        self.conf = messaging.make_conf(pre_settled=['notify'])
         broker = self.useFixture(FakeBroker())
         self._send(broker.transport_url)()
         broker.wait_for(lambda: broker.stats.totals.received >= 1)
@@ -157,10 +158,10 @@ class NotificationFailureTest(base.TestCase):
 
     def test_requeue_seen_as_released_by_broker(self):
         broker = self.useFixture(FakeBroker())
-        listener = self.useFixture(base.NotifyListener(
+        listener = self.useFixture(messaging.NotifyListener(
             self.conf, broker.transport_url, self.topic,
-            endpoint=base.NotifyEndpoint(requeue_first=True)))
-        self.useFixture(base.Notifier(
+            endpoint=messaging.NotifyEndpoint(requeue_first=True)))
+        self.useFixture(messaging.Notifier(
             self.conf, broker.transport_url, self.topic)).notifier.info(
                 {}, 'again', 'payload')
         for _ in range(2):
@@ -170,11 +171,11 @@ class NotificationFailureTest(base.TestCase):
             lambda: broker.stats.address(address).released >= 1)
 
 
-class AddressingModeTest(base.TestCase):
+class AddressingModeTest(messaging.TestCase):
     """TestAddressing: forced modes and custom prefixes on the wire."""
 
     def _consumers(self, bus, **options):
-        self.conf = base.make_conf(**options)
+        self.conf = messaging.make_conf(**options)
         self.server(bus.transport_url, 'h')
         return bus.wait_for(lambda: {
             a: n for a, n in bus.consumers().items() if self.topic in a})
@@ -213,7 +214,7 @@ class AddressingModeTest(base.TestCase):
                           client.call, 2, exchange='other', timeout=1)
 
 
-class VHostTest(base.TestCase):
+class VHostTest(messaging.TestCase):
     """TestVHost: pseudo-vhosts keep two vhosts apart on one peer."""
 
     def _check(self, bus, want):

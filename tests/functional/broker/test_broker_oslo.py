@@ -7,7 +7,7 @@ import testtools
 
 from amqp1_fixtures import FakeBroker
 from amqp1_fixtures import FakeRouter
-from tests.functional import messaging
+from tests import messaging
 
 
 class BrokerNotificationTest(testtools.TestCase):
@@ -27,8 +27,8 @@ class BrokerNotificationTest(testtools.TestCase):
         # Stored: the broker accepted them with nobody listening.
         depths = self.broker.queues()
         self.assertEqual(5, sum(depths.values()), depths)
-        listener = self.useFixture(messaging.Listener(self.conf, self.url,
-                                                      self.topic))
+        listener = self.useFixture(messaging.NotifyListener(
+            self.conf, self.url, self.topic))
         got = [listener.get() for _ in range(5)]
         self.assertEqual([('event.%d' % i, {'i': i}) for i in range(5)],
                          got)
@@ -38,7 +38,7 @@ class BrokerNotificationTest(testtools.TestCase):
                         self.broker.stats.addresses())
 
     def test_listeners_share_a_topic(self):
-        listeners = [self.useFixture(messaging.Listener(
+        listeners = [self.useFixture(messaging.NotifyListener(
             self.conf, self.url, self.topic)) for _ in range(2)]
         notifier = self.useFixture(messaging.Notifier(self.conf, self.url,
                                                       self.topic))
@@ -64,7 +64,7 @@ class BrokerNotificationTest(testtools.TestCase):
         self.addCleanup(transport.cleanup)
         listener = oslo_messaging.get_notification_listener(
             transport, [oslo_messaging.Target(topic=self.topic)],
-            [messaging.NotificationEndpoint()], executor='threading',
+            [messaging.NotifyEndpoint()], executor='threading',
             pool='a')
         self.assertRaises(NotImplementedError, listener.start)
 
@@ -119,7 +119,7 @@ class DualBackendTest(testtools.TestCase):
             conf, broker.transport_url, ntopic))
         self.assertEqual(9, client.call(9)['value'])
         notifier.info('dual.event', {'ok': True})
-        listener = self.useFixture(messaging.Listener(
+        listener = self.useFixture(messaging.NotifyListener(
             conf, broker.transport_url, ntopic))
         self.assertEqual(('dual.event', {'ok': True}), listener.get())
         # The listener's acknowledgement reaches the broker.

@@ -17,7 +17,7 @@ from amqp1_fixtures import exceptions
 from amqp1_fixtures.daemons import ports
 from amqp1_fixtures.daemons.rabbitmq import DaemonNotInstalled
 from amqp1_fixtures import tls
-from tests.functional import messaging
+from tests import messaging
 from tests.functional import proton_clients
 from tests import realqpid
 
@@ -112,7 +112,7 @@ class TestStandinBroker(testtools.TestCase):
         notifier = self.useFixture(messaging.Notifier(
             conf, broker.transport_url, topic))
         notifier.info('d.test', {'x': 1})
-        listener = self.useFixture(messaging.Listener(
+        listener = self.useFixture(messaging.NotifyListener(
             conf, broker.transport_url, topic))
         self.assertEqual(('d.test', {'x': 1}), listener.get(timeout=20))
 
@@ -321,7 +321,7 @@ class TestRealBroker(_RealDaemonCase):
         notifier = self.useFixture(messaging.Notifier(
             conf, broker.transport_url, topic))
         notifier.info('d.test', {'x': 1})
-        listener = self.useFixture(messaging.Listener(
+        listener = self.useFixture(messaging.NotifyListener(
             conf, broker.transport_url, topic))
         self.assertEqual(('d.test', {'x': 1}), listener.get(timeout=20))
 

@@ -86,7 +86,7 @@ class TestDaemonFixtures(OrphanCase):
         child = self.start_fixture('router', impl='standin')
         self.kill_and_check(child, child.ready(), ['router-standin'])
 
-    def test_sigterm_as_in_the_issue(self):
+    def test_sigterm_of_a_ci_time_limit(self):
         # A CI time limit's SIGTERM: Python dies of it, no cleanup runs.
         child = self.start_fixture('router', impl='standin')
         self.kill_and_check(child, child.ready(), ['router-standin'],

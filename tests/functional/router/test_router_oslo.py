@@ -8,7 +8,7 @@ import testtools
 
 from amqp1_fixtures import FakeRouter
 from amqp1_fixtures import make_test_certificates
-from tests.functional import messaging
+from tests import messaging
 
 
 class RouterRpcTest(testtools.TestCase):
@@ -81,7 +81,7 @@ class RouterNotificationTest(testtools.TestCase):
         router = self.useFixture(FakeRouter())
         conf = messaging.make_conf()
         topic = messaging.unique('notifications')
-        listener = self.useFixture(messaging.Listener(
+        listener = self.useFixture(messaging.NotifyListener(
             conf, router.transport_url, topic))
         notifier = self.useFixture(messaging.Notifier(
             conf, router.transport_url, topic))

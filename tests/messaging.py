@@ -1,10 +1,17 @@
-"""oslo.messaging 18.x plumbing for the new driver's functional tests.
+"""oslo.messaging plumbing shared by every test that makes real calls.
 
-Real RPC servers, clients, notifiers and listeners over real TCP to this
-repository's FakeRouter and FakeBroker, threading executor.
+Configuration with fast-failing ``[oslo_messaging_amqp]`` values, unique
+topic names, recording RPC and notification endpoints, RPC servers,
+clients, notification listeners and notifiers as fixtures (threading
+executor, stopped by cleanups), and a thread whose outcome a test waits
+for.  The same module serves both driver generations: oslo.messaging
+14.x with its in-tree ``amqp://`` driver (the fixtures' tests) and 18.x
+with this repository's ``amqp1-driver`` (the driver's tests); only
+:func:`make_conf` differs between them.
 """
 
 import queue
+import threading
 import uuid
 
 import fixtures
@@ -13,29 +20,47 @@ import oslo_messaging
 from oslo_messaging import conffixture
 import testtools
 
-from amqp1_driver import opts
+GROUP = 'oslo_messaging_amqp'
+
+#: ``[oslo_messaging_amqp]`` values that make failures fast in tests
+FAST = {
+    'connection_retry_interval': 1,
+    # 14.x multiplies the delay by this; 0 would make it reconnect in a
+    # tight loop after the first attempt, so 1: every second
+    'connection_retry_backoff': 1,
+    'connection_retry_interval_max': 1,
+    'link_retry_delay': 1,
+    'default_reply_timeout': 5,
+    'default_send_timeout': 5,
+    'default_notify_timeout': 5,
+}
+
+
+def _register_amqp_opts(conf):
+    """Make ``[oslo_messaging_amqp]`` exist on ``conf`` before a transport
+    does, so that tests can override its options.
+
+    oslo.messaging 14.x's ConfFixture registers the group (its in-tree
+    driver's options); on 18.x this repository's driver registers it, and
+    its ``opts`` module is importable only where it is installed.
+    """
+    if GROUP in conf:
+        return
+    from amqp1_driver import opts
+    opts.register(conf)
 
 
 def make_conf(**amqp_options):
-    """A ConfigOpts with fast-failing ``[oslo_messaging_amqp]`` values."""
+    """A fresh ConfigOpts ready for oslo.messaging, with :data:`FAST`
+    ``[oslo_messaging_amqp]`` values, updated by ``amqp_options``."""
     conf = cfg.ConfigOpts()
-    conf([], project='amqp1-driver-tests')
+    conf([], project='amqp1-tests')
+    # registers every option oslo.messaging itself reads on this conf
     conffixture.ConfFixture(conf)
-    # The driver registers these itself; registering first lets a test
-    # override them before the transport exists.
-    opts.register(conf)
-    values = {
-        'connection_retry_interval': 1,
-        'connection_retry_backoff': 1,
-        'connection_retry_interval_max': 1,
-        'link_retry_delay': 1,
-        'default_reply_timeout': 5,
-        'default_send_timeout': 5,
-        'default_notify_timeout': 5,
-    }
-    values.update(amqp_options)
+    _register_amqp_opts(conf)
+    values = dict(FAST, **amqp_options)
     for name, value in values.items():
-        conf.set_override(name, value, group=opts.GROUP)
+        conf.set_override(name, value, group=GROUP)
     return conf
 
 
@@ -44,35 +69,41 @@ def unique(prefix='t'):
     return '%s-%s' % (prefix, uuid.uuid4().hex[:10])
 
 
+#: events :meth:`Echo.wait_for` waits on, keyed by name
+EVENTS = {}
+
+
 class Echo:
-    """RPC endpoint recording what it got."""
+    """RPC endpoint recording what it was called with in ``calls``.
+
+    :param name: the server name it answers with.
+    """
 
     def __init__(self, name='server'):
         self.name = name
         self.calls = queue.Queue()
 
     def echo(self, ctxt, value):
+        """Return ``{'server': name, 'value': value}``."""
         self.calls.put(('echo', value))
         return {'server': self.name, 'value': value}
 
     def cast_me(self, ctxt, value):
+        """Record ``('cast', value)``."""
         self.calls.put(('cast', value))
 
     def fail(self, ctxt, text):
+        """Raise ``ValueError(text)``."""
         raise ValueError(text)
 
     def wait_for(self, ctxt, key):
-        """Block until the test sets ``events[key]`` (bounded)."""
-        event = EVENTS[key]
-        event.wait(30)
+        """Block until the test sets ``EVENTS[key]`` (bounded)."""
+        EVENTS[key].wait(30)
         return key
 
 
-EVENTS = {}
-
-
 class Transport(fixtures.Fixture):
-    """A transport cleaned up at the end of the test."""
+    """An RPC or notification transport, cleaned up at the end."""
 
     def __init__(self, conf, url, notification=False):
         super().__init__()
@@ -87,20 +118,33 @@ class Transport(fixtures.Fixture):
         self.addCleanup(self.transport.cleanup)
 
 
-class RpcServer(fixtures.Fixture):
-    """An RPC server (threading executor) on ``topic``/``server``."""
+def _transport(fixture, transport, notification=False):
+    if transport is not None:
+        return transport
+    return fixture.useFixture(Transport(fixture.conf, fixture.url,
+                                        notification)).transport
 
-    def __init__(self, conf, url, topic, server='server', endpoint=None):
+
+class RpcServer(fixtures.Fixture):
+    """An RPC server (threading executor) on ``topic``/``server``.
+
+    :param url: the transport URL (None: the conf's ``transport_url``).
+    :param endpoint: the endpoint (an :class:`Echo` named ``server``).
+    :param transport: a transport to use instead of a new one.
+    """
+
+    def __init__(self, conf, url, topic, server='server', endpoint=None,
+                 transport=None):
         super().__init__()
         self.conf = conf
         self.url = url
         self.topic = topic
         self.name = server
         self.endpoint = endpoint or Echo(server)
+        self.transport = transport
 
     def _setUp(self):
-        self.transport = self.useFixture(
-            Transport(self.conf, self.url)).transport
+        self.transport = _transport(self, self.transport)
         target = oslo_messaging.Target(topic=self.topic, server=self.name)
         self.server = oslo_messaging.get_rpc_server(
             self.transport, target, [self.endpoint], executor='threading')
@@ -110,38 +154,45 @@ class RpcServer(fixtures.Fixture):
 
 
 class RpcClient(fixtures.Fixture):
-    """An RPC client of ``topic``."""
+    """An RPC client of ``topic`` calling :class:`Echo`'s methods.
 
-    def __init__(self, conf, url, topic, timeout=10):
+    :param transport: a transport to use instead of a new one.
+    """
+
+    def __init__(self, conf, url, topic, timeout=10, transport=None):
         super().__init__()
         self.conf = conf
         self.url = url
         self.topic = topic
         self.timeout = timeout
+        self.transport = transport
 
     def _setUp(self):
-        self.transport = self.useFixture(
-            Transport(self.conf, self.url)).transport
+        self.transport = _transport(self, self.transport)
         self.client = oslo_messaging.get_rpc_client(
             self.transport, oslo_messaging.Target(topic=self.topic),
             timeout=self.timeout)
 
     def call(self, value, **prepare):
+        """``echo(value)``; ``prepare`` as for ``client.prepare()``
+        (``server=``, ``timeout=``, ``retry=``, ...)."""
         return self.client.prepare(**prepare).call({}, 'echo', value=value)
 
     def cast(self, value, **prepare):
+        """``cast_me(value)``; ``prepare`` as for :meth:`call`
+        (``fanout=True`` too)."""
         self.client.prepare(**prepare).cast({}, 'cast_me', value=value)
 
 
 class NotifyEndpoint:
-    """Notification endpoint queueing ``(priority, event_type, payload)``.
+    """Notification endpoint queueing ``(priority, event_type, payload)``
+    in ``events``.
 
     :param requeue_first: answer REQUEUE the first time each payload comes.
     """
 
     def __init__(self, requeue_first=False):
         self.events = queue.Queue()
-        self.batches = queue.Queue()
         self.requeue_first = requeue_first
         self._seen = set()
 
@@ -171,7 +222,12 @@ class BatchEndpoint:
 
 
 class NotifyListener(fixtures.Fixture):
-    """A notification listener (threading executor) on ``topic``."""
+    """A notification listener (threading executor) on ``topic``.
+
+    :param endpoint: a :class:`NotifyEndpoint` unless given.
+    :param batch: ``(size, timeout)`` for a batch listener.
+    :param pool: the listener pool name.
+    """
 
     def __init__(self, conf, url, topic, endpoint=None, batch=None,
                  pool=None):
@@ -184,8 +240,7 @@ class NotifyListener(fixtures.Fixture):
         self.pool = pool
 
     def _setUp(self):
-        self.transport = self.useFixture(
-            Transport(self.conf, self.url, notification=True)).transport
+        self.transport = _transport(self, None, notification=True)
         targets = [oslo_messaging.Target(topic=self.topic)]
         if self.batch:
             size, timeout = self.batch
@@ -201,9 +256,16 @@ class NotifyListener(fixtures.Fixture):
         self.addCleanup(self.listener.wait)
         self.addCleanup(self.listener.stop)
 
+    def get(self, timeout=10):
+        """The next ``(event_type, payload)``.
+
+        :raises queue.Empty: nothing within ``timeout`` seconds.
+        """
+        return self.endpoint.events.get(timeout=timeout)[1:]
+
 
 class Notifier(fixtures.Fixture):
-    """A notifier publishing to ``topic``."""
+    """A notifier publishing to ``topic`` (``notifier`` attribute)."""
 
     def __init__(self, conf, url, topic):
         super().__init__()
@@ -212,15 +274,38 @@ class Notifier(fixtures.Fixture):
         self.topic = topic
 
     def _setUp(self):
-        self.transport = self.useFixture(
-            Transport(self.conf, self.url, notification=True)).transport
+        self.transport = _transport(self, None, notification=True)
         self.notifier = oslo_messaging.Notifier(
             self.transport, publisher_id='tests', driver='messaging',
             topics=[self.topic])
 
+    def info(self, event_type, payload):
+        """Send an info notification with an empty context."""
+        self.notifier.info({}, event_type, payload)
+
+
+def in_thread(func, *args, **kwargs):
+    """Run ``func(*args, **kwargs)`` on a daemon thread.
+
+    :returns: ``(done, outcome)``: a :class:`threading.Event` set when it
+        returned or raised, and a list that then holds its result or
+        exception.
+    """
+    done = threading.Event()
+    outcome = []
+
+    def run():
+        try:
+            outcome.append(func(*args, **kwargs))
+        except Exception as exc:  # noqa: B902 - the test inspects it
+            outcome.append(exc)
+        done.set()
+    threading.Thread(target=run, daemon=True).start()
+    return done, outcome
+
 
 class TestCase(testtools.TestCase):
-    """Base class: a fresh conf and topic per test."""
+    """A fresh conf (:func:`make_conf`) and topic per test."""
 
     def setUp(self):
         super().setUp()
@@ -228,9 +313,11 @@ class TestCase(testtools.TestCase):
         self.topic = unique()
 
     def server(self, url, name='server', endpoint=None):
+        """An :class:`RpcServer` on this test's topic."""
         return self.useFixture(RpcServer(self.conf, url, self.topic, name,
                                          endpoint))
 
     def client(self, url, timeout=10):
+        """An :class:`RpcClient` of this test's topic."""
         return self.useFixture(RpcClient(self.conf, url, self.topic,
                                          timeout))
