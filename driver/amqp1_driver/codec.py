@@ -32,6 +32,9 @@ import proton
 from oslo_messaging._drivers import common
 from oslo_serialization import jsonutils
 
+from amqp1_driver import rabbit_codec
+from amqp1_driver import rabbitmq4
+
 _lib = cproton_ffi.lib
 _OVERFLOW = _lib.PN_OVERFLOW
 _STRING = _lib.PN_STRING
@@ -47,14 +50,27 @@ class Outgoing:
     :param body: the JSON text, or None (a heartbeat has no body).
     :param ttl: the header's time-to-live in seconds, or None.
     :param correlation_id: a reply's or heartbeat's correlation-id.
+    :param parts: what the body was built from, for the rabbit driver's
+        format (:mod:`amqp1_driver.rabbit_codec`): ``('request', message,
+        ctxt, envelope, call_monitor_timeout)`` or ``('reply', result,
+        serialized failure, ending)``.
+    :ivar rabbit: the body in the rabbit driver's format, once built (by
+        the caller when it knows the peer is RabbitMQ 4, else by the I/O
+        thread's encoder), and ``rabbit_reply_to``, the reply address it
+        names.
     """
 
-    __slots__ = ('body', 'ttl', 'correlation_id')
+    __slots__ = ('body', 'ttl', 'correlation_id', 'parts', 'rabbit',
+                 'rabbit_reply_to')
 
-    def __init__(self, body=None, ttl=None, correlation_id=None):
+    def __init__(self, body=None, ttl=None, correlation_id=None,
+                 parts=None):
         self.body = body
         self.ttl = ttl
         self.correlation_id = correlation_id
+        self.parts = parts
+        self.rabbit = None
+        self.rabbit_reply_to = None
 
 
 def new_message_id():
@@ -73,12 +89,13 @@ def request(message, ctxt, envelope=False, call_monitor_timeout=None,
     :param ttl: seconds, the header's time-to-live (calls only).
     :returns: an :class:`Outgoing`.
     """
+    parts = ('request', message, ctxt, envelope, call_monitor_timeout)
     if envelope:
         message = common.serialize_msg(message)
     data = {'request': message, 'context': ctxt}
     if call_monitor_timeout is not None:
         data['call_monitor_timeout'] = call_monitor_timeout
-    return Outgoing(jsonutils.dumps(data), ttl or None)
+    return Outgoing(jsonutils.dumps(data), ttl or None, parts=parts)
 
 
 def parse_request(msg):
@@ -101,15 +118,18 @@ def reply(correlation_id, result=None, failure=None):
     :returns: an :class:`Outgoing`.
     """
     if failure is not None:
-        data = {'failure': common.serialize_remote_exception(failure)}
+        failure = common.serialize_remote_exception(failure)
+        data = {'failure': failure}
     else:
         data = {'response': result}
-    return Outgoing(jsonutils.dumps(data), correlation_id=correlation_id)
+    return Outgoing(jsonutils.dumps(data), correlation_id=correlation_id,
+                    parts=('reply', result, failure, True))
 
 
 def heartbeat(correlation_id, ttl):
     """Build a call-monitor heartbeat: no body, ``ttl`` in seconds."""
-    return Outgoing(None, ttl or None, correlation_id)
+    return Outgoing(None, ttl or None, correlation_id,
+                    parts=('reply', None, None, False))
 
 
 def is_heartbeat(msg):
@@ -127,8 +147,9 @@ def parse_reply(msg, allowed_remote_exmods):
 
 
 def parse_reply_body(body, allowed_remote_exmods):
-    """:func:`parse_reply` of a reply's body (see :class:`Decoder`)."""
-    data = _json(body)
+    """:func:`parse_reply` of a reply's body (see :class:`Decoder`): its
+    JSON text, or the dict a rabbit-format reply was read into."""
+    data = body if isinstance(body, dict) else _json(body)
     failure = data.get('failure')
     if failure is not None:
         return None, common.deserialize_remote_exception(
@@ -231,9 +252,20 @@ class Decoder:
             return value.tobytes()
         return value
 
+    def _data_section(self, body):
+        """True if the last message's body was a data section (what the
+        rabbit driver's format is; an amqp-value binary is this driver's
+        own JSON)."""
+        return isinstance(body, bytes) and bool(
+            _lib.pn_message_is_inferred(self._msg))
+
     def reply(self, data):
-        """``(correlation_id, body)`` of an encoded reply or heartbeat."""
+        """``(correlation_id, body)`` of an encoded reply or heartbeat
+        (``body`` None); a data section is a reply in the rabbit driver's
+        format (RabbitMQ 4), keyed by its ``_msg_id``."""
         body = self._decode(data)
+        if self._data_section(body):
+            return rabbit_codec.parse_reply(body)
         return _msgid(cproton.pn_message_get_correlation_id(self._msg)), body
 
     def request(self, data):
@@ -247,6 +279,18 @@ class Decoder:
             raise
         except Exception as exc:  # noqa: B902 - proton's errors vary
             raise DecodeError('cannot decode the message: %s' % exc) from exc
+        if self._data_section(text):
+            # the rabbit driver's format (RabbitMQ 4)
+            try:
+                message, ctxt, timeout, msg_id, reply_q = \
+                    rabbit_codec.parse_request(text)
+            except rabbit_codec.DecodeError as exc:
+                raise DecodeError(str(exc)) from exc
+            reply_to = None
+            if msg_id is not None:
+                reply_to = rabbitmq4.reply_address(
+                    cproton.pn_message_get_reply_to(self._msg), reply_q)
+            return message, ctxt, timeout, msg_id, reply_to
         data = _json(text)
         try:
             body = common.deserialize_msg(data.get('request'))
