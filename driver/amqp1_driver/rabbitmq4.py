@@ -4,7 +4,8 @@ Nothing here opens a socket: it tells the driver, for a peer that is
 RabbitMQ 4 (:func:`is_rabbitmq4`, from the peer's Open), which v2 address
 to send to or consume from for each kind of oslo.messaging target, and
 which topology (queues, exchanges, bindings) must be declared first
-through the ``/management`` node (:class:`ManagementRequest`).  Names and
+through the ``/management`` node (:class:`ManagementRequest`): the
+:class:`Addresser` is what the driver's I/O thread asks.  Names and
 properties are those of oslo.messaging's rabbit driver (``impl_rabbit.py``
 and ``amqpdriver.py`` on master), so an operator's RabbitMQ tools show
 familiar topology and, where the message format allows, a ``rabbit://``
@@ -66,30 +67,30 @@ test_rabbitmq4_behaviour.py records it):
   as for the rabbit driver; sent durable when the queue is.
 
 * **Cleanup**: a server's private queue (its fanout queue) is deleted
-  when it stops (:attr:`ListenPlan.cleanup`); ``x-expires`` removes it,
-  and the reply queue, when a process dies, as for the rabbit driver.  The
+  when it stops (:attr:`ListenPlan.cleanup`), the reply queue when its
+  transport is cleaned up; ``x-expires`` removes them when a process
+  dies, as it does the rabbit driver's (which deletes neither).  The
   shared queues ``<topic>`` and ``<topic>.<server>`` are kept, as the
-  rabbit driver keeps them.
+  rabbit driver keeps them.  A queue is deleted only once RabbitMQ
+  answered its consumer's detach: 4.0.5 ends the consumer's *session*
+  with ``amqp:internal-error`` when a detach reaches a queue being
+  deleted.
 
 * **rabbit:// and amqp:// on one RabbitMQ.**  The topology is shared
-  (same names and properties for the same options), but not the message
-  format: the rabbit driver publishes a JSON envelope as an AMQP 0-9-1
-  body, which an AMQP 1.0 receiver gets as a *data* section (bytes, with
-  ``content-type`` and the 0-9-1 properties mapped); the amqp:// driver
-  sends an *amqp-value* string, which a 0-9-1 consumer gets as the AMQP
-  1.0 encoding of the section (0-9-1 ``type`` = ``amqp-1.0``), which
-  kombu cannot decode.  Sharing needs the amqp:// driver to send
-  ``data`` sections holding the rabbit driver's JSON (``content-type
-  application/json``) and to accept data sections; the reply path also
-  differs (the rabbit driver reads ``_reply_q`` from the body and
-  replies through the default exchange; a ``reply-to`` property is
-  invisible to it).  Measured (tests/driver/functional/
-  test_rabbitmq4_plans.py): a rabbit:// RPC server's declarations and
-  these plans' are equivalent (no 409), a cast sent over AMQP 1.0 as a
-  data section holding the rabbit driver's JSON envelope reaches the
-  rabbit:// server, and a rabbit:// notification reaches an AMQP 1.0
-  listener of :func:`notify_listen` as such a data section.  The driver
-  itself does not speak this format yet.
+  (same names and properties for the same options); the message format
+  is the rabbit driver's (:mod:`amqp1_driver.rabbit_codec`): a *data*
+  section holding its JSON envelope (``content-type application/json``),
+  ``_msg_id``/``_reply_q``/``_unique_id``/``_context_*`` in the body, and
+  replies to ``/queues/<_reply_q>`` through the default exchange, beside
+  the AMQP 1.0 ``message-id``, ``reply-to`` and ``correlation-id``.  So a
+  rabbit:// service and an amqp:// one call, cast, fan out and notify each
+  other, remote exceptions and call-monitor heartbeats included, and
+  servers of both kinds share a topic's queue
+  (tests/driver/functional/test_rabbitmq4_interop.py, on the real node).
+  Sharing needs the same ``[oslo_messaging_rabbit]`` topology options
+  (``amqp_durable_queues``, quorum...) on both sides, as between two
+  rabbit:// services: otherwise RabbitMQ refuses the second declaration
+  (409), which the driver reports at once.
 """
 
 import dataclasses
