@@ -152,6 +152,9 @@ class IOThread:
         self.reply_queue = rabbitmq4.reply_queue(uuid.uuid4().hex,
                                                  self._rabbit_options)
         self._refusal = None
+        # shutting down on RabbitMQ 4: what to do once the reply link's
+        # detach is answered (delete the reply queue, then close)
+        self._after_replies_detached = None
         self._stopping = False
         self.dead = None
         self._thread = threading.Thread(
@@ -538,6 +541,10 @@ class IOThread:
             theirs.type == Terminus.UNSPECIFIED or not theirs.address)
         link.close()
         if self._stopping:
+            then = self._after_replies_detached
+            if then is not None and impl == self.replies.impl:
+                self._after_replies_detached = None
+                then()
             return
         a = self.attempt
         mgmt = self.management
@@ -613,9 +620,12 @@ class IOThread:
             if mgmt is not None and mgmt.ready and self.replies.ready \
                     and self.replies.address == self.reply_queue.reply_to:
                 # RabbitMQ 4: the reply queue goes with its transport
-                # (x-expires would remove it later otherwise)
-                mgmt.declare(self.reply_queue.cleanup_requests(),
-                             a.close, lambda error: a.close())
+                # (x-expires would remove it later otherwise), once the
+                # peer answered the reply link's detach (4.0.5 ends the
+                # session when a detach reaches a queue being deleted)
+                self._after_replies_detached = lambda: mgmt.declare(
+                    self.reply_queue.cleanup_requests(), a.close,
+                    lambda error: a.close())
             else:
                 a.close()
             # give the peer a moment to see the close frames

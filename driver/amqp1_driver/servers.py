@@ -32,6 +32,8 @@ LOG = logging.getLogger(__name__)
 # releasing the GIL) for state that this path never uses.
 _lib = cproton_ffi.lib
 _RELEASED = int(Delivery.RELEASED)
+# how long a removed subscription's queues wait for its links' detach (s)
+_CLEANUP_WAIT = 2.0
 
 
 class Kept:
@@ -143,6 +145,9 @@ class Servers:
         self._addresser = None
         self._management = None
         self._awaiting = 0
+        # RabbitMQ 4: links of removed subscriptions whose detach the peer
+        # has not answered yet, and their subscription
+        self._closing = {}
 
     def __len__(self):
         return len(self._subs)
@@ -163,20 +168,39 @@ class Servers:
             self._attach(sub)
 
     def remove(self, sub):
-        """Unsubscribe ``sub`` and detach its links."""
+        """Unsubscribe ``sub`` and detach its links (on RabbitMQ 4, then
+        delete its private queues)."""
         sub.closed = True
         if sub in self._subs:
             self._subs.remove(sub)
+        closing = []
         for rcv in sub.receivers:
             self._forget_awaiting(rcv)
             if rcv.link is not None and rcv.attempt is self._attempt:
                 rcv.link.close()
+                closing.append(rcv.link._impl)
             if rcv.link is not None:
                 self._by_link.pop(rcv.link._impl, None)
             rcv.link = None
         if sub.cleanup and self._management is not None:
+            if not closing:
+                self._delete_queues(sub)
+                return
+            # RabbitMQ 4.0.5 ends the session (amqp:internal-error) when a
+            # consumer's detach reaches a queue being deleted: delete once
+            # the peer answered the detaches (or after a while)
+            for impl in closing:
+                self._closing[impl] = sub
+            self._loop.call_later(_CLEANUP_WAIT, self._delete_queues, sub)
+
+    def _delete_queues(self, sub):
+        """Delete a removed subscription's private queues (once)."""
+        for impl in [i for i, s in self._closing.items() if s is sub]:
+            del self._closing[impl]
+        cleanup, sub.cleanup = sub.cleanup, ()
+        if cleanup and self._management is not None:
             self._management.declare(
-                [spec.delete() for spec in sub.cleanup], _nothing,
+                [spec.delete() for spec in cleanup], _nothing,
                 lambda error: LOG.warning('cannot delete the queues of a '
                                           'stopped listener: %s', error))
 
@@ -250,6 +274,7 @@ class Servers:
         self._addresser = None
         self._management = None
         self._by_link = {}
+        self._closing = {}
         self._awaiting = 0
         for sub in self._subs:
             for rcv in sub.receivers:
@@ -293,6 +318,12 @@ class Servers:
     def on_link_closed(self, link, reason, refused=False):
         """The peer closed ``link`` (a ``pn_link_t``), or refused it when
         it was attached: re-attach it after the retry delay."""
+        sub = self._closing.pop(link, None)
+        if sub is not None:
+            # a link of a removed subscription: its detach is answered
+            if sub not in self._closing.values():
+                self._delete_queues(sub)
+            return
         rcv = self._by_link.pop(link, None)
         if rcv is None:
             return
