@@ -347,9 +347,12 @@ def format_report(results):
         '%d messages per measurement, best of %d runs; RPC server and '
         'client in one process per driver and executor; amqp drivers '
         'through FakeRouter (RPC) and FakeBroker (notifications), each in '
-        'its own process; rabbit on a private RabbitMQ node.  Ratio = '
+        'its own process; rabbit on a private RabbitMQ node%s.  Ratio = '
         'amqp1-driver / amqp 14.9.x%s.' % (
             s['messages'], s['repeat'],
+            '; amqp:// and rabbit:// on one private RabbitMQ %s node '
+            '(ratio amqp:// / rabbit://)' % results['rabbitmq4']
+            if results.get('rabbitmq4') else '',
             '; vs before = amqp1-driver / amqp1-driver before'
             if any(r.get(BEFORE) for r in results['runs'].values())
             else ''),
