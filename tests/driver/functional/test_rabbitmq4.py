@@ -332,3 +332,29 @@ def test_direct_reply_to_on_4_2(conf, fx):
     assert io.replies.address.startswith('/queues/amq.rabbitmq.reply-to.')
     assert not [n for n in rabbit.declared()['queues']
                 if n.startswith('reply_')]
+
+
+# --- the service fixture's modes ------------------------------------------
+
+@pytest.mark.parametrize('mode, notify_driver', [
+    ('rabbitmq', None), ('qpid-hybrid', 'amqp')],
+    ids=['rabbitmq', 'qpid-hybrid-notify-amqp'])
+def test_service_modes(backend, fx, mode, notify_driver):
+    """``Amqp1Service`` of the mode, configured on a bare ConfigOpts: a
+    call and a notification round trip (with the module's node: the
+    fake, or the real RabbitMQ 4 given as ``rabbitmq=``)."""
+    from oslo_config import cfg
+
+    from amqp1_fixtures import Amqp1Service
+    service = fx.use(Amqp1Service(mode, notify_driver=notify_driver,
+                                  rabbitmq=backend))
+    conf = service.configure(cfg.ConfigOpts(), default_reply_timeout=10)
+    assert service.notify_url == backend.transport_url
+    topic = uid()
+    fx.use(messaging.RpcServer(conf, None, topic, 'h'))
+    client = fx.use(messaging.RpcClient(conf, None, topic))
+    assert client.call(3) == {'server': 'h', 'value': 3}
+    notifier = fx.use(messaging.Notifier(conf, None, topic))
+    notifier.info('svc', {'mode': mode})
+    listener = fx.use(messaging.NotifyListener(conf, None, topic))
+    assert listener.get() == ('svc', {'mode': mode})
