@@ -388,6 +388,27 @@ def test_v2_null_target_uses_to(backend, clients):
 
 
 @pytest.mark.parametrize('backend', rows(), indirect=True)
+def test_presettled_to_a_missing_exchange_detaches_the_relay(backend,
+                                                             clients):
+    """A pre-settled message (nothing to reject) to a missing exchange on
+    an anonymous relay detaches that link with ``amqp:not-found``, the
+    delivery tag in the condition's info; one nobody takes is dropped
+    silently."""
+    client = connect(clients, backend)
+    quiet = sender(clients, client, None, presettled=True)
+    quiet.send('nobody', address='/exchanges/amq.direct/%s' % unique('k'))
+    relay = sender(clients, client, None, presettled=True)
+    missing = unique('x')
+    relay.send('lost', address='/exchanges/%s/k' % missing)
+    where, condition, description = refusal(clients, relay.link)
+    assert (where, condition) == ('link', 'amqp:not-found')
+    assert description == "no exchange '%s' in vhost '/'" % missing
+    info = relay.link.remote_condition.info
+    assert list(info) == [symbol('delivery-tag')]
+    assert ended(quiet.link) is None
+
+
+@pytest.mark.parametrize('backend', rows(), indirect=True)
 def test_topic_matching(backend, clients):
     """tests/rabbitmq4_cases.py's TOPIC_MATCHES: a message reaches a
     queue bound to a topic exchange with the binding key (accepted) or
