@@ -536,9 +536,14 @@ class IOThread:
         # A refusal (AMQP 1.0 2.6.3): the peer's attach carried no
         # terminus for its side (or none with an address), then its
         # detach an error.  A link closed later is not one.
+        # A relay link (RabbitMQ 4: null target) has no address to refuse:
+        # its detach (a pre-settled message to a missing exchange) is a
+        # close, its messages go again on a new link.
         theirs = link.remote_target if link.is_sender else link.remote_source
+        ours = link.target if link.is_sender else link.source
         refused = cond is not None and (
-            theirs.type == Terminus.UNSPECIFIED or not theirs.address)
+            theirs.type == Terminus.UNSPECIFIED or not theirs.address) \
+            and bool(ours.address or ours.dynamic)
         link.close()
         if self._stopping:
             then = self._after_replies_detached

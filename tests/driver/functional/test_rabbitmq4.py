@@ -12,6 +12,7 @@ timeout: a declaration RabbitMQ refuses (409), and the old addresses
 forced on RabbitMQ 4 (a dynamic source: the session ends).
 """
 
+import queue
 import threading
 import time
 import uuid
@@ -235,6 +236,39 @@ def test_queue_deleted_under_a_server(backend, conf, fx, clients):
         except oslo_messaging.MessagingTimeout:
             assert time.monotonic() < deadline
     assert queue_info(clients, backend, '%s.h' % topic) is not None
+
+
+def test_fanout_exchange_gone_with_its_last_server(
+        backend, conf, fx, caplog):
+    """The fanout exchange is auto-delete: it goes with the last server's
+    queue.  A (pre-settled) fanout cast to it then is lost -- RabbitMQ
+    detaches the relay link, as it would for rabbit:// -- and the next
+    server's fanout arrives through a new link, its exchange declared
+    again."""
+    topic = uid()
+    url = backend.transport_url
+    client = fx.use(messaging.RpcClient(conf, url, topic))
+    first = messaging.RpcServer(conf, url, topic, 's1')
+    first.setUp()
+    client.cast(1, fanout=True)
+    _wait_call(first, ('cast', 1))
+    first.cleanUp()
+    client.cast(2, fanout=True)
+    second = fx.use(messaging.RpcServer(conf, url, topic, 's2'))
+    deadline = time.monotonic() + 20
+    value = 3
+    while True:
+        client.cast(value, fanout=True)
+        try:
+            got = second.endpoint.calls.get(timeout=1)
+        except queue.Empty:
+            assert time.monotonic() < deadline
+            value += 1
+            continue
+        assert got[0] == 'cast' and got[1] >= 3
+        break
+    assert not [r.getMessage() for r in caplog.records
+                if r.levelname == 'ERROR' and 'refused' in r.getMessage()]
 
 
 # --- refusals -------------------------------------------------------------
