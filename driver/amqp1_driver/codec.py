@@ -79,7 +79,7 @@ def new_message_id():
 
 
 def request(message, ctxt, envelope=False, call_monitor_timeout=None,
-            ttl=None):
+            ttl=None, lazy=False):
     """Build an RPC request or notification.
 
     :param message: the payload dict.
@@ -87,15 +87,24 @@ def request(message, ctxt, envelope=False, call_monitor_timeout=None,
     :param envelope: wrap ``message`` in the 2.0 envelope (notifications).
     :param call_monitor_timeout: put into the body for call monitoring.
     :param ttl: seconds, the header's time-to-live (calls only).
+    :param lazy: leave this driver's JSON body unbuilt (the peer is
+        RabbitMQ 4, whose format the caller builds): the encoder builds it
+        if the message goes to another peer after all.
     :returns: an :class:`Outgoing`.
     """
     parts = ('request', message, ctxt, envelope, call_monitor_timeout)
+    if lazy:
+        return Outgoing(None, ttl or None, parts=parts)
+    return Outgoing(_request_json(*parts[1:]), ttl or None, parts=parts)
+
+
+def _request_json(message, ctxt, envelope, call_monitor_timeout):
     if envelope:
         message = common.serialize_msg(message)
     data = {'request': message, 'context': ctxt}
     if call_monitor_timeout is not None:
         data['call_monitor_timeout'] = call_monitor_timeout
-    return Outgoing(jsonutils.dumps(data), ttl or None, parts=parts)
+    return jsonutils.dumps(data)
 
 
 def parse_request(msg):
@@ -111,19 +120,38 @@ def parse_request(msg):
     return body, data.get('context'), data.get('call_monitor_timeout')
 
 
-def reply(correlation_id, result=None, failure=None):
+def reply(correlation_id, result=None, failure=None, lazy=False):
     """Build an RPC reply.
 
     :param failure: ``sys.exc_info()`` of the remote failure, or None.
+    :param lazy: see :func:`request`.
     :returns: an :class:`Outgoing`.
     """
     if failure is not None:
         failure = common.serialize_remote_exception(failure)
-        data = {'failure': failure}
-    else:
-        data = {'response': result}
-    return Outgoing(jsonutils.dumps(data), correlation_id=correlation_id,
-                    parts=('reply', result, failure, True))
+    parts = ('reply', result, failure, True)
+    if lazy:
+        return Outgoing(None, correlation_id=correlation_id, parts=parts)
+    return Outgoing(_reply_json(result, failure),
+                    correlation_id=correlation_id, parts=parts)
+
+
+def _reply_json(result, failure):
+    if failure is not None:
+        return jsonutils.dumps({'failure': failure})
+    return jsonutils.dumps({'response': result})
+
+
+def body_of(out):
+    """This driver's JSON body of ``out`` (built now if the caller left
+    it out), or None (a heartbeat)."""
+    if out.body is None and out.parts is not None:
+        kind = out.parts[0]
+        if kind == 'request':
+            out.body = _request_json(*out.parts[1:])
+        elif out.parts[3]:
+            out.body = _reply_json(out.parts[1], out.parts[2])
+    return out.body
 
 
 def heartbeat(correlation_id, ttl):
@@ -202,6 +230,8 @@ class Encoder:
         if out.ttl:
             _lib.pn_message_set_ttl(m, int(out.ttl * 1000))
         body = out.body
+        if body is None:
+            body = body_of(out)
         size = 512
         if body is not None:
             cproton.pn_data_put_string(_lib.pn_message_body(m), body)

@@ -130,7 +130,7 @@ class AMQP1Driver(base.BaseDriver):
         if wait_for_reply:
             msg = codec.request(message, ctxt,
                                 call_monitor_timeout=call_monitor_timeout,
-                                ttl=timeout)
+                                ttl=timeout, lazy=io.rabbitmq)
             send = request.Send(request.CALL, msg, target=target,
                                 presettled='rpc-call' in self._pre_settled,
                                 retry=retry, msg_id=codec.new_message_id())
@@ -138,7 +138,7 @@ class AMQP1Driver(base.BaseDriver):
                 _rabbit_text(io, msg, send.msg_id)
             return self._call(io, send, timeout or self._send_timeout,
                               call_monitor_timeout)
-        msg = codec.request(message, ctxt, ttl=timeout)
+        msg = codec.request(message, ctxt, ttl=timeout, lazy=io.rabbitmq)
         if io.rabbitmq:
             _rabbit_text(io, msg)
         send = request.Send(request.CAST, msg, target=target,
@@ -195,7 +195,8 @@ class AMQP1Driver(base.BaseDriver):
     def send_notification(self, target, ctxt, message, version, retry=None):
         """Send a notification (stored and forwarded by a broker)."""
         io = self._io_thread()
-        msg = codec.request(message, ctxt, envelope=(version == 2.0))
+        msg = codec.request(message, ctxt, envelope=(version == 2.0),
+                            lazy=io.rabbitmq)
         if io.rabbitmq:
             _rabbit_text(io, msg)
         send = request.Send(request.NOTIFY, msg, target=target,
@@ -248,7 +249,10 @@ class AMQP1Driver(base.BaseDriver):
     def _reply(self, reply_to, correlation_id, result, failure):
         try:
             io = self._io_thread()
-            msg = codec.reply(correlation_id, result, failure)
+            msg = codec.reply(correlation_id, result, failure,
+                              lazy=io.rabbitmq)
+            if io.rabbitmq:
+                rabbit_codec.text_of(msg)
             presettled = 'rpc-reply' in self._pre_settled
             send = request.Send(request.REPLY, msg, address=reply_to,
                                 presettled=presettled,
