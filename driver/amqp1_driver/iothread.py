@@ -379,14 +379,17 @@ class IOThread:
         self._addresser = None
         reason = a.reason or 'connection closed'
         auth = a.auth_error if not a.opened else None
-        if self.management is not None:
-            self.management.reset('connection lost: %s' % reason)
-            self.management = None
+        # the management link pair last: its pending declarations fail
+        # once the senders and listeners waiting on them were reset (and
+        # their messages kept for the next connection)
+        management, self.management = self.management, None
         self.replies.reset()
         self.servers.reset()
         if self._stopping:
             self.outbox.reset(exceptions.DriverShutdown(
                 'the transport was cleaned up'))
+            if management is not None:
+                management.reset('connection closed: %s' % reason)
             return
         if auth is None and self._refusal is None:
             LOG.warning('AMQP 1.0 connection to %s lost: %s', a, reason)
@@ -395,6 +398,8 @@ class IOThread:
         refusal = self._refusal
         self.outbox.reset(refusal or oslo_messaging.MessageDeliveryFailure(
             'Message send failed: %s' % reason))
+        if management is not None:
+            management.reset('connection lost: %s' % reason)
         if refusal is not None:
             # nothing waits for the next connection: it would be refused
             # the same way

@@ -234,6 +234,8 @@ class Servers:
                 self._open_all(sub, addresses)
 
         def failed(error):
+            if attempt is not self._attempt:
+                return  # the connection went: declared again on the next
             LOG.error('cannot declare the queues of a listener on %s: %s',
                       addresses, error)
             sub.ready.fail(error)

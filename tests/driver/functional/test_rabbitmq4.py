@@ -392,3 +392,27 @@ def test_service_modes(backend, fx, mode, notify_driver):
     notifier.info('svc', {'mode': mode})
     listener = fx.use(messaging.NotifyListener(conf, None, topic))
     assert listener.get() == ('svc', {'mode': mode})
+
+
+def test_reconnect_after_a_restart(conf, fx):
+    """The broker restarts (FakeRabbitMQ: transient queues gone): on the
+    new connection the driver declares its reply queue and the server's
+    queues again, and calls go through (fake only: a real restart takes
+    the node's start time)."""
+    rabbit = fx.use(FakeRabbitMQ())
+    topic = uid()
+    fx.use(messaging.RpcServer(conf, rabbit.transport_url, topic, 'h'))
+    client = fx.use(messaging.RpcClient(conf, rabbit.transport_url, topic,
+                                        timeout=2))
+    assert client.call(1)['value'] == 1
+    rabbit.kill()
+    rabbit.start()
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            assert client.call(2, server='h')['value'] == 2
+            break
+        except (oslo_messaging.MessagingTimeout,
+                oslo_messaging.MessageDeliveryFailure):
+            assert time.monotonic() < deadline
+    assert client.call(3)['value'] == 3
