@@ -14,6 +14,12 @@
 #   is "$DEVSTACK_STATUS" 0 "stack.sh ran"
 #   calls "^run_process "              # the recorded calls matching a regex
 #   ini_get "$file" DEFAULT transport_url
+#
+# The sandbox's daemons listen on two ports reserved for the test script
+# (SANDBOX_ROUTER_PORT, SANDBOX_BROKER_PORT: see _stub_ports), never on
+# the plugin's 5672 and 45672, which a RabbitMQ or an earlier DevStack on
+# the machine may hold; a test of those defaults that starts no daemon
+# sets SANDBOX_PORTS=plugin.
 
 SHELL_TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$SHELL_TESTS_DIR/../.." && pwd)
@@ -24,7 +30,10 @@ REPO_DIR=$(cd "$SHELL_TESTS_DIR/../.." && pwd)
 
 # sandbox_create: a fresh sandbox, removed when the test script ends
 function sandbox_create {
-    local cmd
+    local cmd ports
+    ports=$(reserve_ports 2) || BAIL_OUT "no ports from amqp1-fixtures" \
+        "port (tox -e shell installs it)"
+    read -r SANDBOX_ROUTER_PORT SANDBOX_BROKER_PORT <<<"${ports//$'\n'/ }"
     SANDBOX=$(mktemp -d "${TMPDIR:-/tmp}/amqp1-shell.XXXXXX")
     export SANDBOX
     tap_on_exit sandbox_destroy
@@ -46,6 +55,13 @@ function sandbox_create {
         "$SANDBOX/devstack/lib/rpc_backend"
     fake_oslo_messaging 14.9.3 amqp
     sandbox_reset
+}
+
+# reserve_ports count: count free loopback ports, one a line, from the
+# fixtures' allocator (amqp1-fixtures port), which no parallel test gets:
+# reserved until this test script exits
+function reserve_ports {
+    amqp1-fixtures port -n "$1" --owner "$$"
 }
 
 # sandbox_reset: forget the recorded calls, settings and files
@@ -214,6 +230,7 @@ function devstack_run {
     (
         devstack_env
         source "$SANDBOX/localrc"
+        _stub_ports
         _stub_upper_constraints
         if [[ "$script" == "stack" || "$script" == "clean" ]]; then
             source "$TOP_DIR/lib/rpc_backend"
@@ -248,6 +265,24 @@ function devstack_run {
     ) >"$SANDBOX/out" 2>&1
     DEVSTACK_STATUS=$?
     return $DEVSTACK_STATUS
+}
+
+# _stub_ports: the daemons' ports where local.conf names none: the
+# sandbox's reserved ones (in qpid mode qpidd's carries RPC too, as the
+# plugin's settings have it).  An empty setting in local.conf
+# ("localrc AMQP1_NOTIFY_PORT=") or SANDBOX_PORTS=plugin leaves the
+# plugin's default: for tests of the defaults, which start nothing
+function _stub_ports {
+    if [[ "${SANDBOX_PORTS:-}" == "plugin" ]]; then
+        return 0
+    fi
+    if [[ -z "${AMQP1_NOTIFY_PORT+set}" ]]; then
+        AMQP1_NOTIFY_PORT=$SANDBOX_BROKER_PORT
+    fi
+    if [[ -z "${AMQP1_DEFAULT_PORT+set}" && \
+            "${AMQP1_SERVICE:-qpid}" != "qpid" ]]; then
+        AMQP1_DEFAULT_PORT=$SANDBOX_ROUTER_PORT
+    fi
 }
 
 # _stub_upper_constraints: the requirements checkout DevStack cloned

@@ -145,8 +145,8 @@ is "$(calls '^install_package')" "install_package qdrouterd" \
 is "$(calls '^run_process')" \
     "run_process amqp1-broker $SANDBOX/data/amqp1/venv/bin/amqp1-fixtures serve broker --config $SANDBOX/etc/qpid/qpidd.conf" \
     "the broker is the stand-in"
-like "$(output)" "AMQP1: RPC go to qdrouterd at 127.0.0.1:45672 \(distro on this node\).*
-AMQP1: notifications go to qpidd at 127.0.0.1:5672 \(standin on this node, devstack@amqp1-broker\)" \
+like "$(output)" "AMQP1: RPC go to qdrouterd at 127.0.0.1:$SANDBOX_ROUTER_PORT \(distro on this node\).*
+AMQP1: notifications go to qpidd at 127.0.0.1:$SANDBOX_BROKER_PORT \(standin on this node, devstack@amqp1-broker\)" \
     "stack.sh says which daemon is a stand-in"
 is "$(grep -E '^(router|broker|package|started)=' "$SANDBOX/data/amqp1/devstack.state")" "router=distro
 broker=standin

@@ -34,13 +34,13 @@ for branch in 2024.1/14.7.0 2024.2/14.9.3 2025.1/16.1.2 2025.2/17.1.0 \
     devstack_run stack pre-install install post-config
     is "$DEVSTACK_STATUS" 0 "$branch (oslo.messaging $version): stacks"
     if [[ ${version%%.*} -ge 15 ]]; then
-        like "$(output)" "AMQP1: RPC go to qdrouterd at 127.0.0.1:45672 \(distro|standin.*\), through the amqp driver of amqp1-driver \(upper-constraints pin oslo.messaging $version\)" \
+        like "$(output)" "AMQP1: RPC go to qdrouterd at 127.0.0.1:$SANDBOX_ROUTER_PORT \(distro|standin.*\), through the amqp driver of amqp1-driver \(upper-constraints pin oslo.messaging $version\)" \
             "$branch: pre-install says RPC goes through amqp1-driver"
         is "$(calls '^pip_install' | head -n 1)" "pip_install $DRIVER_DIR/driver" \
             "$branch: the project's driver goes into the services' environment"
         is "$(calls '^pip_install pyngus')" "" "$branch: no pyngus"
     else
-        like "$(output)" "AMQP1: notifications go to qpidd at 127.0.0.1:5672 .*, through the amqp driver of oslo.messaging \(upper-constraints pin oslo.messaging $version\)" \
+        like "$(output)" "AMQP1: notifications go to qpidd at 127.0.0.1:$SANDBOX_BROKER_PORT .*, through the amqp driver of oslo.messaging \(upper-constraints pin oslo.messaging $version\)" \
             "$branch: pre-install says oslo.messaging's own driver is used"
         is "$(calls '^pip_install' | head -n 1)" "pip_install pyngus python-qpid-proton" \
             "$branch: oslo.messaging's driver needs pyngus and proton"

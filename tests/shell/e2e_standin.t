@@ -65,14 +65,6 @@ function new_python {
     echo "$venv/bin/python"
 }
 
-# free_port: a loopback port nothing listens on now
-function free_port {
-    "$PY" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
 # listening port: is something accepting connections on 127.0.0.1:port?
 function listening {
     timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null
@@ -94,6 +86,14 @@ note "python: $PY"
 note "stand-ins: $STANDIN_VENV (and one venv the plugin builds)"
 sandbox_create
 TESTS_DIR=$(cd "$(dirname "$0")" && pwd)
+# the ports: the sandbox's two for the daemons, and four more from the
+# same allocator for the RabbitMQ node (AMQP, epmd, Erlang distribution)
+# and restack's second qpidd; all held until this script exits
+read -r RABBIT_PORT RABBIT_EPMD_PORT RABBIT_DIST_PORT RESTACK_PORT \
+    <<<"$(reserve_ports 4 | tr '\n' ' ')"
+if [[ -z "$RESTACK_PORT" ]]; then
+    BAIL_OUT "no ports from amqp1-fixtures port"
+fi
 
 NEW_PY=""
 if [[ -f "$REPO_DIR/driver/setup.cfg" ]]; then
@@ -123,8 +123,6 @@ function rabbit_start {
     fi
     RABBIT_DIR=$(mktemp -d "${TMPDIR:-/tmp}/amqp1-e2e-rabbit.XXXXXX")
     tap_on_exit rabbit_stop
-    RABBIT_PORT=$(free_port)
-    RABBIT_EPMD_PORT=$(free_port)
     echo "[]." >"$RABBIT_DIR/enabled_plugins"
     echo "log.console.level = warning" >"$RABBIT_DIR/rabbitmq.conf"
     : >"$RABBIT_DIR/rabbitmq-env.conf"
@@ -144,14 +142,14 @@ EOF
         RABBITMQ_NODENAME="e2e-$$@localhost" \
         RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
         RABBITMQ_NODE_PORT="$RABBIT_PORT" \
-        RABBITMQ_DIST_PORT="$(free_port)" \
+        RABBITMQ_DIST_PORT="$RABBIT_DIST_PORT" \
         RABBITMQ_MNESIA_BASE="$RABBIT_DIR/mnesia" \
         RABBITMQ_LOG_BASE="$RABBIT_DIR/log" \
         RABBITMQ_LOGS=- \
         RABBITMQ_CONFIG_FILE="$RABBIT_DIR/rabbitmq" \
         RABBITMQ_ENABLED_PLUGINS_FILE="$RABBIT_DIR/enabled_plugins" \
         RABBITMQ_CONF_ENV_FILE="$RABBIT_DIR/rabbitmq-env.conf" \
-        RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-start_epmd false" \
+        RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-start_epmd false -kernel inet_dist_use_interface {127,0,0,1}" \
         "$server" </dev/null >"$RABBIT_DIR/server.out" 2>&1 &
     echo $! >"$RABBIT_DIR/server.pid"
 }
@@ -292,8 +290,8 @@ function scenario {
         # as if tls-proxy had built DevStack's CA in this stack.sh run
         cp "$STUB_CA_DIR/ca.crt" "$SANDBOX/data/ca-bundle.pem"
     fi
-    router_port=$(free_port)
-    broker_port=$(free_port)
+    router_port=$SANDBOX_ROUTER_PORT
+    broker_port=$SANDBOX_BROKER_PORT
     localrc "AMQP1_SERVICE=$mode" AMQP1_DAEMONS=standin \
         AMQP1_USERNAME=e2e "AMQP1_PASSWORD=$PASSWORD" \
         "AMQP1_NOTIFY_PORT=$broker_port" AMQP1_START_TIMEOUT=60 \
@@ -474,8 +472,8 @@ function restack {
     local first second port1 port2 pid_before pids_after
     note "stack.sh again without unstack.sh"
     sandbox_reset
-    port1=$(free_port)
-    port2=$(free_port)
+    port1=$SANDBOX_ROUTER_PORT
+    port2=$SANDBOX_BROKER_PORT
     localrc AMQP1_SERVICE=qpid-dual AMQP1_DAEMONS=standin \
         AMQP1_USERNAME=e2e "AMQP1_PASSWORD=$PASSWORD" \
         "AMQP1_DEFAULT_PORT=$port1" "AMQP1_NOTIFY_PORT=$port2" \
@@ -484,7 +482,7 @@ function restack {
     devstack_run stack pre-install install post-config
     is "$DEVSTACK_STATUS" 0 "restack: the first stack.sh (qpid-dual) succeeds"
     first=$(stack_pids | sort)
-    port=$(free_port)
+    port=$RESTACK_PORT
     localrc AMQP1_SERVICE=qpid "AMQP1_NOTIFY_PORT=$port" AMQP1_DEFAULT_PORT=
     devstack_run stack pre-install install post-config -- \
         "iniset_rpc_backend nova $SANDBOX/nova.conf"

@@ -60,10 +60,10 @@ for mode in qpid qpid-dual; do
 done
 
 sandbox_reset
-localrc AMQP1_SERVICE=qpid-dual AMQP1_DEFAULT_PORT=5672
+localrc AMQP1_SERVICE=qpid-dual "AMQP1_DEFAULT_PORT=$SANDBOX_BROKER_PORT"
 devstack_run stack pre-install install
 dies_before_install "router and broker on one port" \
-    "qdrouterd and qpidd cannot both listen on port 5672"
+    "qdrouterd and qpidd cannot both listen on port $SANDBOX_BROKER_PORT"
 
 sandbox_reset
 localrc AMQP1_SERVICE=qpid-hybrid AMQP1_DEFAULT_PORT=5672

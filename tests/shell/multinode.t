@@ -41,8 +41,8 @@ for mode in qpid qpid-dual qpid-hybrid; do
             "$SANDBOX/logs" -mindepth 1 2>/dev/null)" "" \
         "$mode subnode: no daemon config, secret, log or record written"
     case $mode in
-        qpid) rpc=5672 notify=5672 ;;
-        *) rpc=45672 notify=5672 ;;
+        qpid) rpc=$SANDBOX_BROKER_PORT ;;
+        *) rpc=$SANDBOX_ROUTER_PORT ;;
     esac
     is "$(ini_get /etc/nova/nova.conf DEFAULT transport_url)" \
         "amqp://stack:secret@$CONTROLLER:$rpc/" \
@@ -54,7 +54,7 @@ for mode in qpid qpid-dual qpid-hybrid; do
             "$mode subnode: notifications to the controller's RabbitMQ"
     else
         is "$(ini_get /etc/nova/nova.conf oslo_messaging_notifications transport_url)" \
-            "amqp://stack:secret@$CONTROLLER:$notify/" \
+            "amqp://stack:secret@$CONTROLLER:$SANDBOX_BROKER_PORT/" \
             "$mode subnode: notifications at the controller's qpidd"
     fi
     like "$(output)" "AMQP1: RPC go to (qdrouterd|qpidd) at $CONTROLLER:$rpc \(not on this node: amqp1-(router|broker) is disabled\)" \

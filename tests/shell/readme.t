@@ -36,7 +36,7 @@ DEFAULT_HOST_IP=127.0.0.1
 # guide_files: README.rst and the DevStack pages of the guide, sorted
 function guide_files {
     echo "$README"
-    find "$GUIDE" -name '*.rst' | sort
+    find "$GUIDE" -name '.*' -prune -o -name '*.rst' -print | sort
 }
 
 # readme_section: the text of every file guide_files names
@@ -196,14 +196,15 @@ function check_block {
     if grep -q '^AMQP1_USERNAME=stackamqp$' "$block"; then
         creds=stackamqp:secret@
     fi
+    # (the sandbox's ports: devstack_stubs.sh; DevStack's RabbitMQ on 5672)
     case $mode in
-        qpid) rpc=5672 daemons=broker ;;
-        qpid-dual) rpc=45672 daemons="router broker" ;;
-        qpid-hybrid) rpc=45672 daemons=router ;;
+        qpid) rpc=$SANDBOX_BROKER_PORT daemons=broker ;;
+        qpid-dual) rpc=$SANDBOX_ROUTER_PORT daemons="router broker" ;;
+        qpid-hybrid) rpc=$SANDBOX_ROUTER_PORT daemons=router ;;
         external) daemons="" ;;
     esac
     want_rpc=amqp://$creds$host:$rpc/
-    want_notify=amqp://$creds$host:5672/
+    want_notify=amqp://$creds$host:$SANDBOX_BROKER_PORT/
     if [[ $mode == qpid-hybrid ]]; then
         want_notify=rabbit://stackrabbit:rabbitsecret@$host:5672/
     elif [[ $mode == external ]]; then

@@ -8,6 +8,8 @@ source "$(dirname "$0")/devstack_stubs.sh"
 
 plan no_plan
 sandbox_create
+# the plugin's default ports: these tests start no daemon
+SANDBOX_PORTS=plugin
 
 SHOW='echo "$AMQP1_SERVICE|$AMQP1_DAEMONS|$AMQP1_HOST|$AMQP1_DEFAULT_PORT|$AMQP1_NOTIFY_PORT|$AMQP1_SSL|$ENABLED_SERVICES"'
 

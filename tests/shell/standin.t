@@ -63,8 +63,8 @@ for mode in qpid qpid-dual qpid-hybrid external; do
 
     if [[ " $daemons " == *" router "* ]]; then
         conf=$(cat "$ROUTER_CONF")
-        like "$conf" $'listener \\{\n    host: 127.0.0.1\n    port: 45672\n    role: normal\n    authenticatePeer: yes\n    saslMechanisms: PLAIN\n\\}' \
-            "$mode: the router listens on AMQP1_HOST:45672 with SASL PLAIN"
+        like "$conf" $'listener \\{\n    host: 127.0.0.1\n    port: '"$SANDBOX_ROUTER_PORT"$'\n    role: normal\n    authenticatePeer: yes\n    saslMechanisms: PLAIN\n\\}' \
+            "$mode: the router listens on AMQP1_HOST:AMQP1_DEFAULT_PORT with SASL PLAIN"
         unlike "$conf" "0\.0\.0\.0|authenticatePeer: no" \
             "$mode: never on 0.0.0.0, never open"
         is "$(grep -c '^address {' <<<"$conf")" 9 \
@@ -94,8 +94,8 @@ mech_list: PLAIN" "$mode: the router's SASL config names its credentials"
 
     if [[ " $daemons " == *" broker "* ]]; then
         conf=$(cat "$BROKER_CONF")
-        like "$conf" $'port=5672\ninterface=127.0.0.1\nauth=yes\n' \
-            "$mode: qpidd listens on AMQP1_HOST:5672 with authentication"
+        like "$conf" "port=$SANDBOX_BROKER_PORT"$'\ninterface=127.0.0.1\nauth=yes\n' \
+            "$mode: qpidd listens on AMQP1_HOST:AMQP1_NOTIFY_PORT with authentication"
         like "$conf" $'queue-patterns=exclusive\nqueue-patterns=unicast\ntopic-patterns=broadcast' \
             "$mode: qpidd has oslo.messaging's queue and topic patterns"
         like "$conf" "sasl-config=$SANDBOX/etc/sasl2" \
@@ -148,6 +148,29 @@ mech_list: PLAIN" "$mode: the router's SASL config names its credentials"
     is "$(ls "$SANDBOX/logs")" "" "$mode: clean removes the logs"
 done
 
+# -- the default ports, in the configuration (nothing started) ---------------------
+
+# (the stacks above listen on the sandbox's ports: devstack_stubs.sh)
+for mode in qpid qpid-dual qpid-hybrid; do
+    sandbox_reset
+    localrc "AMQP1_SERVICE=$mode" AMQP1_DEFAULT_PORT= AMQP1_NOTIFY_PORT=
+    devstack_run stack pre-install -- configure_amqp1
+    is "$DEVSTACK_STATUS" 0 "$mode with the default ports: the configuration is written"
+    if [[ $mode == qpid ]]; then
+        like "$(cat "$SANDBOX/etc/qpid/qpidd.conf")" $'\nport=5672\n' \
+            "$mode: qpidd on 5672 by default, RPC included"
+        continue
+    fi
+    like "$(cat "$SANDBOX/etc/qpid-dispatch/qdrouterd.conf")" \
+        $'listener \\{\n    host: 127.0.0.1\n    port: 45672\n' \
+        "$mode: the router on 45672 by default"
+    if [[ $mode == qpid-dual ]]; then
+        like "$(cat "$SANDBOX/etc/qpid/qpidd.conf")" $'\nport=5672\n' \
+            "$mode: qpidd on 5672 by default"
+    fi
+done
+is "$(calls '^(run_process|restart_service)')" "" "and nothing was started"
+
 # -- details ----------------------------------------------------------------------
 
 sandbox_reset
@@ -155,7 +178,7 @@ localrc AMQP1_SERVICE=qpid-dual
 devstack_run stack pre-install install
 is "$DEVSTACK_STATUS" 0 "qpid-dual without a username stacks"
 like "$(cat "$SANDBOX/etc/qpid-dispatch/qdrouterd.conf")" \
-    $'host: 127.0.0.1\n    port: 45672\n    role: normal\n    authenticatePeer: no\n}' \
+    $'host: 127.0.0.1\n    port: '"$SANDBOX_ROUTER_PORT"$'\n    role: normal\n    authenticatePeer: no\n}' \
     "without AMQP1_USERNAME the router does not authenticate, on AMQP1_HOST only"
 unlike "$(cat "$SANDBOX/etc/qpid-dispatch/qdrouterd.conf")" "saslConfig" \
     "and has no SASL configuration"

@@ -48,7 +48,8 @@ EOF
     done
 }
 
-port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# the sandbox's reserved port (devstack_stubs.sh), named in local.conf
+port=$SANDBOX_BROKER_PORT
 
 # -- a busy port ---------------------------------------------------------------------
 

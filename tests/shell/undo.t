@@ -40,7 +40,9 @@ sandbox_reset
 localrc AMQP1_SERVICE=qpid-dual AMQP1_DAEMONS=standin STUB_RUN_PROCESS=background
 devstack_run stack pre-install install
 first=$(cat "$SANDBOX"/pids/* | sort)
-localrc AMQP1_SERVICE=qpid AMQP1_NOTIFY_PORT=5673
+# a third port (the sandbox's two are the first stack's): the new config
+new_port=$(reserve_ports 1) || BAIL_OUT "no port from amqp1-fixtures port"
+localrc AMQP1_SERVICE=qpid "AMQP1_NOTIFY_PORT=$new_port"
 : >"$SANDBOX/calls"
 devstack_run stack pre-install install
 is "$(calls '^(stop_process|run_process)' | cut -d' ' -f1,2)" "stop_process amqp1-router
@@ -50,7 +52,7 @@ run_process amqp1-broker" \
 for pid in $first; do
     ok "$(! kill -0 "$pid" 2>/dev/null; echo $?)" "the old stand-in $pid is stopped"
 done
-like "$(cat "$SANDBOX/etc/qpid/qpidd.conf")" "port=5673" \
+like "$(cat "$SANDBOX/etc/qpid/qpidd.conf")" "port=$new_port" \
     "the new one runs on the new config"
 is "$(grep -c '^started=' "$SANDBOX/data/amqp1/devstack.state")" 1 \
     "and only it is recorded as started"

@@ -9,6 +9,8 @@ source "$(dirname "$0")/devstack_stubs.sh"
 
 plan no_plan
 sandbox_create
+# the plugin's default ports: these tests start no daemon
+SANDBOX_PORTS=plugin
 
 # urls script [vhost]: "rpc-url notify-url" as the plugin returns them
 function urls {
