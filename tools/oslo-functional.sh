@@ -6,13 +6,16 @@
 # and stops the backends afterwards.
 #
 # Usage: tools/oslo-functional.sh [--daemons] [--routers N] [MODE...]
-#   MODE      qpid, qpid-dual, qpid-hybrid (default: all three), or
-#             router / broker alone
+#   MODE      qpid, qpid-dual, qpid-hybrid, rabbitmq (default: the first
+#             three, and rabbitmq too with oslo.messaging >= 16: 14.x's
+#             driver cannot talk to RabbitMQ 4), or router / broker alone
 #   --daemons router and broker as processes instead of in-process fakes:
 #             the real qdrouterd/qpidd when found (AMQP1_QDROUTERD and
 #             AMQP1_QPIDD, the bundle ../shared/realqpid beside the checkout,
 #             or PATH; then --require-real: no silent fall-back), the
-#             stand-ins otherwise
+#             stand-ins otherwise; for rabbitmq a private RabbitMQ >= 4
+#             (AMQP1_RABBITMQ4 or PATH; the mode is left out, saying so,
+#             where there is none)
 #   --routers N
 #             RPC over a mesh of N in-process routers whose connections
 #             are dealt in turn (amqp1-fixtures run --routers), so that
@@ -63,11 +66,14 @@ done
 if [[ ${#mesh_opts[@]} -gt 0 && ${#run_opts[@]} -gt 0 ]]; then
     _die "--routers deals connections to in-process routers: not with --daemons"
 fi
+PYTHON=$(command -v "$PYTHON") || _die "no $PYTHON"
 if [[ ${#modes[@]} -eq 0 ]]; then
     modes=(qpid qpid-dual qpid-hybrid)
+    # RabbitMQ 4 needs this repository's driver (oslo.messaging >= 16)
+    if "$PYTHON" -c 'import oslo_messaging.version as v, sys; sys.exit(int(v.version_info.version_string().split(".")[0]) < 16)' 2>/dev/null; then
+        modes+=(rabbitmq)
+    fi
 fi
-
-PYTHON=$(command -v "$PYTHON") || _die "no $PYTHON"
 # The metrics test runs "python3 -m oslo_metrics": the interpreter's own
 # bin directory (a venv's) must come first on PATH, as it does under tox.
 bindir=$("$PYTHON" -c 'import os, sys; print(os.path.dirname(sys.executable))')
@@ -134,6 +140,20 @@ if [[ ${#run_opts[@]} -gt 0 ]]; then
         _say "daemons: real qdrouterd $qdr, real qpidd $qpd"
     else
         _say "daemons: real qdrouterd/qpidd not found, the stand-ins run"
+    fi
+    # RabbitMQ 4 has no stand-in: without one the rabbitmq mode is left out
+    if rabbitmq4=$("$PYTHON" -c 'from amqp1_fixtures.daemons import rabbitmq4 as r; print(r.find_rabbitmq4_server() or "")' 2>/dev/null) && [[ -n "$rabbitmq4" ]]; then
+        _say "daemons: RabbitMQ 4 $rabbitmq4"
+    else
+        kept=()
+        for mode in "${modes[@]}"; do
+            if [[ $mode == rabbitmq ]]; then
+                _say "rabbitmq: left out: no RabbitMQ >= 4 (AMQP1_RABBITMQ4 unset; tools/rabbitmq4-setup.sh builds one)"
+            else
+                kept+=("$mode")
+            fi
+        done
+        modes=("${kept[@]}")
     fi
 fi
 

@@ -57,6 +57,26 @@ while True:
 '''
 
 
+# Opens each exported URL with proton and prints the product in its Open.
+SHOW_PRODUCTS = '''
+import os
+from urllib import parse
+from proton.utils import BlockingConnection
+for name in ('RPC_TRANSPORT_URL', 'NOTIFY_TRANSPORT_URL'):
+    url = parse.urlsplit(os.environ[name])
+    login = {}
+    if url.username:
+        login = dict(user=parse.unquote(url.username), allowed_mechs='PLAIN',
+                     password=parse.unquote(url.password))
+    conn = BlockingConnection('amqp://%s:%d' % (url.hostname, url.port),
+                              timeout=10, **login)
+    props = {str(k): v for k, v in conn.conn.remote_properties.items()}
+    print('%s %s %s' % (name, props['product'], props['version']))
+    conn.close()
+print('AMQP1_BACKEND %s' % os.environ['AMQP1_BACKEND'])
+'''
+
+
 def run(*args, env=None, timeout=120):
     return subprocess.run(RUN + list(args), capture_output=True, text=True,
                           timeout=timeout, env=env)
@@ -150,8 +170,8 @@ class TestRun(testtools.TestCase):
     def test_unknown_mode(self):
         result = run('rabbit', '--', 'true')
         self.assertEqual(2, result.returncode)
-        self.assertIn('valid modes: qpid, qpid-dual, qpid-hybrid, external',
-                      result.stderr)
+        self.assertIn('valid modes: qpid, qpid-dual, qpid-hybrid, rabbitmq, '
+                      'external', result.stderr)
 
     def test_backend_start_failure(self):
         env = dict(os.environ, AMQP1_RABBITMQ_SERVER='/nonexistent/rabbit')
@@ -305,3 +325,47 @@ class TestRunRealDaemons(testtools.TestCase):
         port = int(env['RPC_TRANSPORT_URL'].rsplit(':', 1)[1].strip('/'))
         # stopped with the command
         self.assertFalse(ports.accepts_connections('127.0.0.1', port))
+
+
+class TestRunRabbitMQ(testtools.TestCase):
+    """``run rabbitmq`` and ``run qpid-hybrid --notify-driver amqp``: the
+    URLs lead to a RabbitMQ 4 (the fake, or with --daemons the real node,
+    skipped where absent)."""
+
+    def products(self, *args):
+        result = run(*args, '--', sys.executable, '-c', SHOW_PRODUCTS)
+        self.assertEqual(0, result.returncode, result.stderr)
+        return result, dict(line.split(' ', 1)
+                            for line in result.stdout.splitlines())
+
+    def test_rabbitmq_fake(self):
+        result, seen = self.products('rabbitmq')
+        self.assertEqual({'RPC_TRANSPORT_URL': 'RabbitMQ 4.0.5',
+                          'NOTIFY_TRANSPORT_URL': 'RabbitMQ 4.0.5',
+                          'AMQP1_BACKEND': 'rabbitmq'}, seen)
+        self.assertRegex(result.stderr, r'RPC: amqp://amqp1fx:\*\*\*@'
+                         r'127\.0\.0\.1:\d+/ \(in-process FakeRabbitMQ\)')
+
+    def test_hybrid_notifications_over_amqp(self):
+        result, seen = self.products('qpid-hybrid', '--notify-driver',
+                                     'amqp')
+        self.assertEqual('qpid-dispatch-router 0.1.0',
+                         seen['RPC_TRANSPORT_URL'])
+        self.assertEqual('RabbitMQ 4.0.5', seen['NOTIFY_TRANSPORT_URL'])
+        self.assertIn('starting qpid-hybrid (notifications over amqp://)',
+                      result.stderr)
+
+    def test_notify_driver_of_another_mode(self):
+        result = run('rabbitmq', '--notify-driver', 'amqp', '--', 'true')
+        self.assertEqual(2, result.returncode)
+        self.assertIn('--notify-driver applies to qpid-hybrid only',
+                      result.stderr)
+
+    def test_rabbitmq_daemons(self):
+        from amqp1_fixtures.daemons import rabbitmq4
+        if not rabbitmq4.find_rabbitmq4_server():
+            self.skipTest(rabbitmq4.absent_reason())
+        result, seen = self.products('rabbitmq', '--daemons')
+        self.assertTrue(seen['RPC_TRANSPORT_URL'].startswith('RabbitMQ 4.'))
+        self.assertRegex(result.stderr, r'RPC: amqp://amqp1fx:\*\*\*@'
+                         r'127\.0\.0\.1:\d+/ \(rabbitmq4 pid \d+\)')
