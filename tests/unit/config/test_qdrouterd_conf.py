@@ -38,7 +38,7 @@ class TestParseQdrouterd(ConfigTestCase):
 
     def test_full_file(self):
         sasl_dir = self.users({'stack': 'p:w', 'nova': 'x'})
-        self.useFixture(fixtures.EnvironmentVariable('KEYPW', 'kp'))
+        self.useFixture(fixtures.EnvironmentVariable('KEYPW', 'k#p!'))
         path = self.conf("""\
             # The router
             router {
@@ -90,7 +90,7 @@ class TestParseQdrouterd(ConfigTestCase):
         self.assertEqual(dict(
             host='::1', port=5671, users={'stack': 'p:w', 'nova': 'x'},
             sasl_mechanisms=['PLAIN'],
-            tls=TlsConfig('/c.pem', '/k.pem', password='kp',
+            tls=TlsConfig('/c.pem', '/k.pem', password='k#p!',
                           ca_file='/ca.pem'),
             idle_timeout=0.0, max_connections=None, handshake_timeout=10.0,
             container_id='Router.A',
@@ -103,7 +103,7 @@ class TestParseQdrouterd(ConfigTestCase):
         self.assertTrue(settings.log_source)
         self.assertEqual(self.path('users'), settings.credentials_file)
         self.assertNotIn('p:w', repr(settings))
-        self.assertNotIn('kp', repr(settings))
+        self.assertNotIn('k#p!', repr(settings))
 
     def test_minimal_file_defaults(self):
         settings = parse_qdrouterd_conf(self.conf('listener {\n}\n'))
