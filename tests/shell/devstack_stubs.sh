@@ -42,13 +42,23 @@ function sandbox_create {
     for cmd in sudo apt-cache dnf saslpasswd2 systemctl base-python; do
         ln -s "$SHELL_TESTS_DIR/fakebin.sh" "$SANDBOX/bin/$cmd"
     done
-    # DevStack's PYTHON for the driver check: by default a fake that
-    # answers the check's verdict line without starting python (the check
-    # runs twice per stack); bin/python is a real python blind to the
-    # machine's oslo.messaging, for the tests of the check itself (it sees
-    # fake_oslo_messaging's).  See errors.t.
-    printf '#!/bin/sh\ncat >/dev/null\necho "${STUB_DRIVER_VERDICT:-$STUB_FAKE_VERDICT}"\n' \
-        >"$SANDBOX/bin/fake-python"
+    # DevStack's PYTHON: by default a fake that answers the driver check
+    # (tools/driver_check.py) with its verdict line without starting
+    # python (the check runs twice per stack), and runs the plugin's other
+    # tools with a real python blind to the machine's packages; bin/python
+    # is that python, for the tests of the check itself (it sees
+    # fake_oslo_messaging's).  See driver.t.
+    cat >"$SANDBOX/bin/fake-python" <<'EOF'
+#!/bin/sh
+case "$1" in
+    */driver_check.py)
+        echo "${STUB_DRIVER_VERDICT:-$STUB_FAKE_VERDICT}"
+        ;;
+    *)
+        exec python3 -S "$@"
+        ;;
+esac
+EOF
     printf '#!/bin/sh\nexec python3 -S "$@"\n' >"$SANDBOX/bin/python"
     chmod +x "$SANDBOX/bin/python" "$SANDBOX/bin/fake-python"
     cp "$SHELL_TESTS_DIR/rpc_backend_stub.sh" \
