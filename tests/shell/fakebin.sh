@@ -133,7 +133,7 @@ case "$name" in
             fi
             exit 0
         fi
-        # "-c": the venv has no amqp1_fixtures module to report
+        # tools/module_origin.py: the venv has no amqp1_fixtures to report
         exit 1
         ;;
     amqp1-fixtures)
