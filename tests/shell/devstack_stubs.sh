@@ -333,6 +333,14 @@ function ini_get {
         "$SANDBOX/ini"
 }
 
+# conf_match router|broker file option...: what differs between the
+# settings of a config file the plugin wrote and those of the file the
+# fixtures' renderer writes for the same inputs (nothing: they mean the
+# same); the password, if any, on stdin.  See conf_match.py.
+function conf_match {
+    python3 "$SHELL_TESTS_DIR/conf_match.py" "$@" 2>&1
+}
+
 # file_mode path: octal mode; file_owner path: user name
 function file_mode {
     stat -c %a "$1" 2>/dev/null
