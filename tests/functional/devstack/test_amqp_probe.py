@@ -15,6 +15,7 @@ import testtools
 from amqp1_fixtures import FakeBroker
 from amqp1_fixtures import FakeRouter
 from amqp1_fixtures.daemons import ports
+from amqp1_fixtures.daemons import rabbitmq4
 from amqp1_fixtures import tls
 from tests.unit.devstack import tools
 
@@ -110,6 +111,35 @@ class TestProbeTls(testtools.TestCase):
         status, out = run('127.0.0.1', self.router.port, '--user', 'svc',
                           '--timeout', '5', password=PASSWORD)
         self.assertEqual(1, status)
+
+
+class TestProbeRabbitMQ4(testtools.TestCase):
+    """What the plugin's rabbitmq mode asks DevStack's RabbitMQ, asked of
+    a real RabbitMQ 4 node (skipped where there is none)."""
+
+    def setUp(self):
+        super().setUp()
+        if not rabbitmq4.find_rabbitmq4_server():
+            self.skipTest(rabbitmq4.absent_reason())
+        self.node = self.useFixture(rabbitmq4.RabbitMQ4Daemon(
+            users={'stackrabbit': PASSWORD}))
+
+    def test_rabbitmq_names_itself_and_its_version(self):
+        status, out = run('127.0.0.1', self.node.port, '--user',
+                          'stackrabbit', password=PASSWORD)
+        self.assertEqual((0, 'RabbitMQ %s' % self.node.version),
+                         (status, out))
+        self.assertGreaterEqual(
+            rabbitmq4.parse_version(out.split()[1])[:2], (4, 0))
+
+    def test_a_wrong_password_is_refused_at_once(self):
+        started = time.monotonic()
+        status, out = run('127.0.0.1', self.node.port, '--user',
+                          'stackrabbit', password='wrong')
+        self.assertEqual(1, status)
+        self.assertIn('ConnectionException', out)
+        self.assertNotIn(PASSWORD, out)
+        self.assertLess(time.monotonic() - started, 20)
 
 
 class TestPieces(testtools.TestCase):
