@@ -44,15 +44,27 @@ function sandbox_create {
     done
     # DevStack's PYTHON: by default a fake that answers the driver check
     # (tools/driver_check.py) with its verdict line without starting
-    # python (the check runs twice per stack), and runs the plugin's other
-    # tools with a real python blind to the machine's packages; bin/python
-    # is that python, for the tests of the check itself (it sees
-    # fake_oslo_messaging's).  See driver.t.
+    # python (the check runs twice per stack), the AMQP probe
+    # (tools/amqp_probe.py) with STUB_PROBE_ANSWER and STUB_PROBE_STATUS
+    # when the answer is not empty (its arguments recorded, the password it read kept in
+    # probe.stdin), and runs the plugin's other tools with a real python
+    # blind to the machine's packages; bin/python is that python, for the
+    # tests of the check itself (it sees fake_oslo_messaging's).  See
+    # driver.t.
     cat >"$SANDBOX/bin/fake-python" <<'EOF'
 #!/bin/sh
 case "$1" in
     */driver_check.py)
         echo "${STUB_DRIVER_VERDICT:-$STUB_FAKE_VERDICT}"
+        ;;
+    */amqp_probe.py)
+        if [ -z "${STUB_PROBE_ANSWER:-}" ]; then
+            exec python3 -S "$@"
+        fi
+        echo "python $*" >>"$SANDBOX/calls"
+        cat >"$SANDBOX/probe.stdin"
+        echo "$STUB_PROBE_ANSWER"
+        exit "${STUB_PROBE_STATUS:-0}"
         ;;
     *)
         exec python3 -S "$@"
@@ -209,7 +221,8 @@ function devstack_env {
     fi
     AMQP1_START_TIMEOUT=0
     STUB_DISTRO=debian
-    export STUB_AVAILABLE=""
+    export STUB_AVAILABLE="" STUB_VERSIONS="" STUB_PROBE_ANSWER=""
+    export STUB_PROBE_STATUS=0
     STUB_EXEC_PREFIX=/usr/local/bin
     STUB_RUN_PROCESS=record
 }
@@ -283,7 +296,8 @@ function devstack_run {
 # ("localrc AMQP1_NOTIFY_PORT=") or SANDBOX_PORTS=plugin leaves the
 # plugin's default: for tests of the defaults, which start nothing
 function _stub_ports {
-    if [[ "${SANDBOX_PORTS:-}" == "plugin" ]]; then
+    # (rabbitmq mode: DevStack's RabbitMQ on 5672, never started here)
+    if [[ "${SANDBOX_PORTS:-}" == "plugin" || "${AMQP1_SERVICE:-}" == "rabbitmq" ]]; then
         return 0
     fi
     if [[ -z "${AMQP1_NOTIFY_PORT+set}" ]]; then
@@ -399,6 +413,10 @@ function is_service_enabled {
     local service
     for service in "$@"; do
         if [[ ",$ENABLED_SERVICES," == *",$service,"* ]]; then
+            return 0
+        fi
+        # as DevStack's: "nova" is any n-* service
+        if [[ "$service" == "nova" && ",$ENABLED_SERVICES," == *",n-"* ]]; then
             return 0
         fi
     done

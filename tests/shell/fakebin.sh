@@ -66,9 +66,16 @@ case "$name" in
             shift
             for package in "$@"; do
                 if _listed "$package" "${STUB_AVAILABLE:-}"; then
+                    # STUB_VERSIONS: "package=version ..." (default 1.0-1)
+                    version=1.0-1
+                    for entry in ${STUB_VERSIONS:-}; do
+                        if [[ "${entry%%=*}" == "$package" ]]; then
+                            version=${entry#*=}
+                        fi
+                    done
                     echo "$package:"
                     echo "  Installed: (none)"
-                    echo "  Candidate: 1.0-1"
+                    echo "  Candidate: $version"
                 fi
             done
         fi
