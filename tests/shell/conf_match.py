@@ -12,7 +12,9 @@ settings, field by field.  Run by the TAP tests on the files a sandboxed
 stack.sh wrote::
 
     printf '%s' "$password" | python3 conf_match.py router FILE \\
-        --host H --port P [--user U] [--log-file L] [--cert C --key K]
+        --host H --port P [--user U] [--log-file L] [--cert C --key K] \\
+        [--router-id ID] [--inter-router-port P | --connect HOST:PORT \\
+        [--connector-ca CA]]
     printf '%s' "$password" | python3 conf_match.py broker FILE \\
         --host H --port P [--user U] [--log-file L] [--data-dir D]
 
@@ -29,13 +31,17 @@ import sys
 import tempfile
 
 from amqp1_fixtures import config
+from amqp1_fixtures.config import inter_router
 from amqp1_fixtures.tls import TlsConfig
 
 #: fields that say where the files are, not what the daemon does
 IGNORED = frozenset(('path', 'credentials_file'))
 
-#: the plugin's router id
+#: the plugin's router id (without AMQP1_ROUTER_MESH)
 ROUTER_ID = 'devstack.amqp1'
+
+#: the name of the plugin's connector to the mesh's hub
+HUB_CONNECTOR = 'amqp1-mesh-hub'
 
 
 def differences(plugin, renderer):
@@ -62,6 +68,29 @@ def differences(plugin, renderer):
     return lines
 
 
+def mesh_entities(args, users, tls):
+    """``(listeners, connectors)`` of a router of the plugin's mesh: the
+    hub listens with the client listener's SASL and TLS, another router
+    connects to the hub as the services' user."""
+    mechs = ['PLAIN'] if users else None
+    if args.inter_router_port:
+        return [inter_router.InterRouterListener(
+            host=args.host, port=args.inter_router_port,
+            sasl_mechanisms=mechs, tls=tls)], []
+    if not args.connect:
+        return [], []
+    host, port = args.connect.rsplit(':', 1)
+    connector_tls = None
+    if args.connector_ca:
+        connector_tls = TlsConfig(cert_file=None, key_file=None,
+                                  ca_file=args.connector_ca)
+    user, password = next(iter(users.items())) if users else (None, None)
+    return [], [inter_router.InterRouterConnector(
+        host=host, port=int(port), name=HUB_CONNECTOR,
+        sasl_mechanisms=mechs, sasl_username=user, sasl_password=password,
+        tls=connector_tls)]
+
+
 def render(args, users, directory):
     """Render ``args.daemon``'s file with the Python renderer; return the
     parsed settings."""
@@ -70,10 +99,12 @@ def render(args, users, directory):
         tls = None
         if args.cert:
             tls = TlsConfig(cert_file=args.cert, key_file=args.key)
+        listeners, connectors = mesh_entities(args, users, tls)
         config.render_qdrouterd_conf(
             path, host=args.host, port=args.port, users=users, tls=tls,
-            router_id=ROUTER_ID, log_file=args.log_file,
-            log_level=logging.INFO)
+            router_id=args.router_id, log_file=args.log_file,
+            log_level=logging.INFO, inter_router_listeners=listeners,
+            connectors=connectors)
         return config.parse_qdrouterd_conf(path)
     config.render_qpidd_conf(
         path, host=args.host, port=args.port, users=users,
@@ -101,6 +132,14 @@ def main(argv=None, stdin=None):
     parser.add_argument('--data-dir')
     parser.add_argument('--cert')
     parser.add_argument('--key')
+    parser.add_argument('--router-id', default=ROUTER_ID)
+    mesh = parser.add_mutually_exclusive_group()
+    mesh.add_argument('--inter-router-port', type=int,
+                      help="the mesh's hub: its inter-router listener")
+    mesh.add_argument('--connect', metavar='HOST:PORT',
+                      help="another router: its connector to the hub's")
+    parser.add_argument('--connector-ca',
+                        help="the CA the connector verifies the hub with")
     args = parser.parse_args(argv)
     users = None
     if args.user:
