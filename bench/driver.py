@@ -4,7 +4,7 @@ Usage::
 
     python bench/driver.py [--messages N] [--executors threading,eventlet]
         [--python14 PY] [--python18 PY] [--before-python PY] [--repeat N]
-        [--no-rabbit] [--json FILE]
+        [--no-rabbit] [--no-rabbitmq4] [--json FILE]
 
 Measures, in one run, with the threading executor and under eventlet:
 sequential RPC call round trips/s, calls/s from 10 threads with their
@@ -17,7 +17,11 @@ growth over 1,000 more calls, for
 * oslo.messaging 18.x's rabbit driver on a private RabbitMQ node;
 * with ``--before-python``, another build of this repository's driver
   (e.g. the main branch's, to show what a change bought), through the
-  same fakes.
+  same fakes;
+* this repository's driver and oslo.messaging 18.x's rabbit driver on
+  the same private RabbitMQ 4 node (``amqp://`` beside ``rabbit://``;
+  RabbitMQ4Daemon, left out with the reason where there is none), in a
+  table of their own with the ratio amqp:// / rabbit://.
 
 Each driver generation runs in its own venv (``tests/interop/venvs.py``
 builds them, as for the interop tests, unless ``--python14`` /
@@ -47,15 +51,21 @@ CLIENT_SCRIPT = os.path.join(HERE, 'driver_client.py')
 DEFAULT_JSON = os.path.join(HERE, 'driver-results.json')
 
 #: the columns: the new driver, the same driver before a change, the
-#: baseline, the rabbit driver
+#: baseline, the rabbit driver; the new driver and the rabbit driver on
+#: RabbitMQ 4
 NEW, BEFORE, OLD, RABBIT = 'new', 'before', 'old', 'rabbit'
+NEW_R4, RABBIT_R4 = 'new-rabbitmq4', 'rabbit-rabbitmq4'
 TITLES = {NEW: 'amqp1-driver (18.x)', BEFORE: 'amqp1-driver before',
-          OLD: 'amqp 14.9.x', RABBIT: 'rabbit (18.x)'}
+          OLD: 'amqp 14.9.x', RABBIT: 'rabbit (18.x)',
+          NEW_R4: 'amqp:// on RabbitMQ 4', RABBIT_R4: 'rabbit:// on '
+          'RabbitMQ 4'}
 #: the targets: ratio of the new driver to the 14.9.x one (10-thread
 #: calls at least twice as fast, sequential calls 1.5 times, casts and
 #: notifications no slower)
 RATIO_TARGETS = {'sequential': 1.5, 'threaded': 2.0, 'casts': 1.0,
                  'notifications': 1.0}
+#: the targets on RabbitMQ 4: ratio of amqp:// to rabbit:// on one node
+RABBITMQ4_TARGETS = {'sequential': 1.5, 'threaded': 1.5}
 RSS_TARGET_MIB = 20.0
 THREADS = 10
 RSS_CALLS = 1000
@@ -111,14 +121,15 @@ def run(args, log):
     """Every measurement; returns the results."""
     py = pythons(args, log)
     columns = {NEW: py['om18'], BEFORE: args.before_python, OLD: py['om14'],
-               RABBIT: None if args.no_rabbit else py['om18']}
+               RABBIT: None if args.no_rabbit else py['om18'],
+               NEW_R4: None, RABBIT_R4: None}
     results = {'settings': {'messages': args.messages, 'threads': THREADS,
                             'repeat': args.repeat,
                             'rss_calls': RSS_CALLS},
                'env': environment(py), 'runs': {}}
     router = bench.Backend('router').start()
     broker = bench.Backend('broker').start()
-    rabbit = None
+    rabbit = rabbit4 = None
     try:
         amqp = {'rpc_url': 'amqp://%s:%d/' % (router.host, router.port),
                 'notify_url': 'amqp://%s:%d/' % (broker.host, broker.port)}
@@ -130,12 +141,19 @@ def run(args, log):
             rabbit.setUp()
             urls[RABBIT] = {'rpc_url': rabbit.transport_url,
                             'notify_url': rabbit.transport_url}
+        rabbit4 = _rabbitmq4(args, py, log)
+        if rabbit4 is not None:
+            columns[NEW_R4] = columns[RABBIT_R4] = py['om18']
+            for column, url in ((NEW_R4, rabbit4.transport_url),
+                                (RABBIT_R4, rabbit4.rabbit_url)):
+                urls[column] = {'rpc_url': url, 'notify_url': url}
+            results['rabbitmq4'] = rabbit4.version
         for executor in args.executors:
             every = {column: [] for column in columns}
             for _ in range(args.repeat):
                 # The baseline, the driver before, the new driver, then
                 # rabbit: the compared runs are next to each other in time.
-                for column in (OLD, BEFORE, NEW, RABBIT):
+                for column in (OLD, BEFORE, NEW, RABBIT, NEW_R4, RABBIT_R4):
                     if not columns[column]:
                         continue
                     settings = dict(urls[column], executor=executor,
@@ -151,11 +169,28 @@ def run(args, log):
                 column: best(every[column]) for column in columns}
             results.setdefault('checks', {})[executor] = checks(runs)
     finally:
+        if rabbit4 is not None:
+            rabbit4.cleanUp()
         if rabbit is not None:
             rabbit.cleanUp()
         router.stop()
         broker.stop()
     return results
+
+
+def _rabbitmq4(args, py, log):
+    """A private RabbitMQ 4 node, started; None (and why, logged) when
+    left out."""
+    if args.no_rabbitmq4 or not py['om18']:
+        return None
+    from amqp1_fixtures.daemons import rabbitmq4
+    if not rabbitmq4.find_rabbitmq4_server():
+        log('no RabbitMQ 4 columns: %s' % rabbitmq4.absent_reason())
+        return None
+    log('starting a private RabbitMQ 4 node')
+    node = rabbitmq4.RabbitMQ4Daemon()
+    node.setUp()
+    return node
 
 
 def best(runs):
@@ -208,6 +243,14 @@ def checks(runs):
     out['rss'] = {'target': '< %g MiB' % RSS_TARGET_MIB, 'value': growth,
                   'pass': growth is not None and
                   growth < RSS_TARGET_MIB * 1048576}
+    if runs.get(NEW_R4) is not None:
+        for key, target in RABBITMQ4_TARGETS.items():
+            new = _value(runs.get(NEW_R4), key)
+            rabbit = _value(runs.get(RABBIT_R4), key)
+            ratio = new / rabbit if new and rabbit else None
+            out['rabbitmq4-' + key] = {
+                'target': '>= %gx' % target, 'value': ratio,
+                'pass': ratio is not None and ratio >= target}
     return out
 
 
@@ -271,6 +314,26 @@ def format_table(results, executor):
     return bench.aligned(lines)
 
 
+def format_rabbitmq4_table(results, executor):
+    """amqp:// beside rabbit:// on the RabbitMQ 4 node, for one
+    executor."""
+    runs = results['runs'][executor]
+    by_metric = results['checks'][executor]
+    lines = [['%s executor, RabbitMQ %s' % (executor, results.get(
+        'rabbitmq4')), TITLES[NEW_R4], TITLES[RABBIT_R4], 'ratio',
+        'target', 'result']]
+    for key, field, label, _, fmt in ROWS:
+        if key == 'rss':
+            continue
+        c = by_metric.get('rabbitmq4-' + key) if field == 'per_s' else None
+        lines.append([label] + [_cell(runs.get(col), key, field, fmt)
+                                for col in (NEW_R4, RABBIT_R4)] + [
+            _ratio(runs, NEW_R4, RABBIT_R4, key, field),
+            c['target'] if c else '',
+            ('PASS' if c['pass'] else 'not met') if c else ''])
+    return bench.aligned(lines)
+
+
 def format_report(results):
     """Environment, one table per executor, failures."""
     env = results['env']
@@ -284,15 +347,20 @@ def format_report(results):
         '%d messages per measurement, best of %d runs; RPC server and '
         'client in one process per driver and executor; amqp drivers '
         'through FakeRouter (RPC) and FakeBroker (notifications), each in '
-        'its own process; rabbit on a private RabbitMQ node.  Ratio = '
+        'its own process; rabbit on a private RabbitMQ node%s.  Ratio = '
         'amqp1-driver / amqp 14.9.x%s.' % (
             s['messages'], s['repeat'],
+            '; amqp:// and rabbit:// on one private RabbitMQ %s node '
+            '(ratio amqp:// / rabbit://)' % results['rabbitmq4']
+            if results.get('rabbitmq4') else '',
             '; vs before = amqp1-driver / amqp1-driver before'
             if any(r.get(BEFORE) for r in results['runs'].values())
             else ''),
     ]
     for executor in results['runs']:
         lines += ['', format_table(results, executor)]
+        if results['runs'][executor].get(NEW_R4) is not None:
+            lines += ['', format_rabbitmq4_table(results, executor)]
     for executor, runs in results['runs'].items():
         for column, figures in runs.items():
             if figures is not None and not figures.get('ok'):
@@ -324,6 +392,8 @@ def parse_args(argv=None):
                         'counts (default: %(default)s)')
     parser.add_argument('--no-rabbit', action='store_true',
                         help='skip the rabbit driver')
+    parser.add_argument('--no-rabbitmq4', action='store_true',
+                        help='skip the RabbitMQ 4 columns')
     parser.add_argument('--json', default=DEFAULT_JSON, metavar='FILE',
                         help='write the figures there (default: %(default)s)')
     return parser.parse_args(argv)

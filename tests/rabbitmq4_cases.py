@@ -182,6 +182,24 @@ CASES = [
         ('PUT', '/exchanges/', {'type': 'direct'}, '403',
          'operation not permitted on the default exchange'),
     ]),
+    ('exchange-auto-delete-goes-with-its-last-binding', [
+        ('PUT', '/exchanges/{x}', {'type': 'fanout', 'auto_delete': True},
+         '204', None),
+        ('PUT', '/queues/{q}', {}, '201', ANY),
+        ('POST', '/bindings', {'source': '{x}', 'destination_queue': '{q}',
+                               'binding_key': '', 'arguments': {}},
+         '204', None),
+        ('DELETE', '/queues/{q}', None, '200', {'message_count': 0}),
+        # Gone: declaring it with another type is no conflict.
+        ('PUT', '/exchanges/{x}', {'type': 'direct'}, '204', None),
+    ]),
+    ('exchange-auto-delete-before-any-binding', [
+        ('PUT', '/exchanges/{x}', {'type': 'fanout', 'auto_delete': True},
+         '204', None),
+        ('PUT', '/exchanges/{x}', {'type': 'direct', 'auto_delete': True},
+         '409', "inequivalent arg 'type' for exchange '{x}' in vhost '/': "
+         "received 'direct' but current is 'fanout'"),
+    ]),
     ('bindings', [
         ('PUT', '/queues/{q}', {}, '201', ANY),
         ('PUT', '/exchanges/{x}', {'type': 'topic'}, '204', None),

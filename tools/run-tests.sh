@@ -60,7 +60,9 @@ guarded=(python3 tools/port-guard.py --)
 # The tutorial's suite ("Testing your service over AMQP 1.0") with its own
 # tox.ini, as a service runs it: oslo.messaging 18.x with driver/ (pytest
 # under qpid-dual and qpid-hybrid, stestr, and "amqp1-fixtures run
-# qpid-hybrid --daemons"), and 14.x with its own driver.
-"${guarded[@]}" python3 -m tox -c doc/source/user/tutorial/tox.ini
+# qpid-hybrid --daemons"), and 14.x with its own driver.  Its
+# environments go under .tox/, not into the guide's source tree.
+"${guarded[@]}" python3 -m tox -c doc/source/user/tutorial/tox.ini \
+    --workdir .tox/tutorial
 # -qq: keep tox's own report quiet so pytest's summary is the last line.
 "${guarded[@]}" python3 -m tox -qq -e all

@@ -32,6 +32,9 @@ import proton
 from oslo_messaging._drivers import common
 from oslo_serialization import jsonutils
 
+from amqp1_driver import rabbit_codec
+from amqp1_driver import rabbitmq4
+
 _lib = cproton_ffi.lib
 _OVERFLOW = _lib.PN_OVERFLOW
 _STRING = _lib.PN_STRING
@@ -47,14 +50,27 @@ class Outgoing:
     :param body: the JSON text, or None (a heartbeat has no body).
     :param ttl: the header's time-to-live in seconds, or None.
     :param correlation_id: a reply's or heartbeat's correlation-id.
+    :param parts: what the body was built from, for the rabbit driver's
+        format (:mod:`amqp1_driver.rabbit_codec`): ``('request', message,
+        ctxt, envelope, call_monitor_timeout)`` or ``('reply', result,
+        serialized failure, ending)``.
+    :ivar rabbit: the body in the rabbit driver's format, once built (by
+        the caller when it knows the peer is RabbitMQ 4, else by the I/O
+        thread's encoder), and ``rabbit_reply_to``, the reply address it
+        names.
     """
 
-    __slots__ = ('body', 'ttl', 'correlation_id')
+    __slots__ = ('body', 'ttl', 'correlation_id', 'parts', 'rabbit',
+                 'rabbit_reply_to')
 
-    def __init__(self, body=None, ttl=None, correlation_id=None):
+    def __init__(self, body=None, ttl=None, correlation_id=None,
+                 parts=None):
         self.body = body
         self.ttl = ttl
         self.correlation_id = correlation_id
+        self.parts = parts
+        self.rabbit = None
+        self.rabbit_reply_to = None
 
 
 def new_message_id():
@@ -63,7 +79,7 @@ def new_message_id():
 
 
 def request(message, ctxt, envelope=False, call_monitor_timeout=None,
-            ttl=None):
+            ttl=None, lazy=False):
     """Build an RPC request or notification.
 
     :param message: the payload dict.
@@ -71,14 +87,24 @@ def request(message, ctxt, envelope=False, call_monitor_timeout=None,
     :param envelope: wrap ``message`` in the 2.0 envelope (notifications).
     :param call_monitor_timeout: put into the body for call monitoring.
     :param ttl: seconds, the header's time-to-live (calls only).
+    :param lazy: leave this driver's JSON body unbuilt (the peer is
+        RabbitMQ 4, whose format the caller builds): the encoder builds it
+        if the message goes to another peer after all.
     :returns: an :class:`Outgoing`.
     """
+    parts = ('request', message, ctxt, envelope, call_monitor_timeout)
+    if lazy:
+        return Outgoing(None, ttl or None, parts=parts)
+    return Outgoing(_request_json(*parts[1:]), ttl or None, parts=parts)
+
+
+def _request_json(message, ctxt, envelope, call_monitor_timeout):
     if envelope:
         message = common.serialize_msg(message)
     data = {'request': message, 'context': ctxt}
     if call_monitor_timeout is not None:
         data['call_monitor_timeout'] = call_monitor_timeout
-    return Outgoing(jsonutils.dumps(data), ttl or None)
+    return jsonutils.dumps(data)
 
 
 def parse_request(msg):
@@ -94,22 +120,44 @@ def parse_request(msg):
     return body, data.get('context'), data.get('call_monitor_timeout')
 
 
-def reply(correlation_id, result=None, failure=None):
+def reply(correlation_id, result=None, failure=None, lazy=False):
     """Build an RPC reply.
 
     :param failure: ``sys.exc_info()`` of the remote failure, or None.
+    :param lazy: see :func:`request`.
     :returns: an :class:`Outgoing`.
     """
     if failure is not None:
-        data = {'failure': common.serialize_remote_exception(failure)}
-    else:
-        data = {'response': result}
-    return Outgoing(jsonutils.dumps(data), correlation_id=correlation_id)
+        failure = common.serialize_remote_exception(failure)
+    parts = ('reply', result, failure, True)
+    if lazy:
+        return Outgoing(None, correlation_id=correlation_id, parts=parts)
+    return Outgoing(_reply_json(result, failure),
+                    correlation_id=correlation_id, parts=parts)
+
+
+def _reply_json(result, failure):
+    if failure is not None:
+        return jsonutils.dumps({'failure': failure})
+    return jsonutils.dumps({'response': result})
+
+
+def body_of(out):
+    """This driver's JSON body of ``out`` (built now if the caller left
+    it out), or None (a heartbeat)."""
+    if out.body is None and out.parts is not None:
+        kind = out.parts[0]
+        if kind == 'request':
+            out.body = _request_json(*out.parts[1:])
+        elif out.parts[3]:
+            out.body = _reply_json(out.parts[1], out.parts[2])
+    return out.body
 
 
 def heartbeat(correlation_id, ttl):
     """Build a call-monitor heartbeat: no body, ``ttl`` in seconds."""
-    return Outgoing(None, ttl or None, correlation_id)
+    return Outgoing(None, ttl or None, correlation_id,
+                    parts=('reply', None, None, False))
 
 
 def is_heartbeat(msg):
@@ -127,8 +175,9 @@ def parse_reply(msg, allowed_remote_exmods):
 
 
 def parse_reply_body(body, allowed_remote_exmods):
-    """:func:`parse_reply` of a reply's body (see :class:`Decoder`)."""
-    data = _json(body)
+    """:func:`parse_reply` of a reply's body (see :class:`Decoder`): its
+    JSON text, or the dict a rabbit-format reply was read into."""
+    data = body if isinstance(body, dict) else _json(body)
     failure = data.get('failure')
     if failure is not None:
         return None, common.deserialize_remote_exception(
@@ -181,6 +230,8 @@ class Encoder:
         if out.ttl:
             _lib.pn_message_set_ttl(m, int(out.ttl * 1000))
         body = out.body
+        if body is None:
+            body = body_of(out)
         size = 512
         if body is not None:
             cproton.pn_data_put_string(_lib.pn_message_body(m), body)
@@ -231,9 +282,20 @@ class Decoder:
             return value.tobytes()
         return value
 
+    def _data_section(self, body):
+        """True if the last message's body was a data section (what the
+        rabbit driver's format is; an amqp-value binary is this driver's
+        own JSON)."""
+        return isinstance(body, bytes) and bool(
+            _lib.pn_message_is_inferred(self._msg))
+
     def reply(self, data):
-        """``(correlation_id, body)`` of an encoded reply or heartbeat."""
+        """``(correlation_id, body)`` of an encoded reply or heartbeat
+        (``body`` None); a data section is a reply in the rabbit driver's
+        format (RabbitMQ 4), keyed by its ``_msg_id``."""
         body = self._decode(data)
+        if self._data_section(body):
+            return rabbit_codec.parse_reply(body)
         return _msgid(cproton.pn_message_get_correlation_id(self._msg)), body
 
     def request(self, data):
@@ -247,6 +309,18 @@ class Decoder:
             raise
         except Exception as exc:  # noqa: B902 - proton's errors vary
             raise DecodeError('cannot decode the message: %s' % exc) from exc
+        if self._data_section(text):
+            # the rabbit driver's format (RabbitMQ 4)
+            try:
+                message, ctxt, timeout, msg_id, reply_q = \
+                    rabbit_codec.parse_request(text)
+            except rabbit_codec.DecodeError as exc:
+                raise DecodeError(str(exc)) from exc
+            reply_to = None
+            if msg_id is not None:
+                reply_to = rabbitmq4.reply_address(
+                    cproton.pn_message_get_reply_to(self._msg), reply_q)
+            return message, ctxt, timeout, msg_id, reply_to
         data = _json(text)
         try:
             body = common.deserialize_msg(data.get('request'))

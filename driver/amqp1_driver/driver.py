@@ -25,6 +25,8 @@ from amqp1_driver import codec
 from amqp1_driver import exceptions
 from amqp1_driver import iothread
 from amqp1_driver import opts
+from amqp1_driver import rabbit_codec
+from amqp1_driver import rabbitmq4
 from amqp1_driver import request
 from amqp1_driver import servers
 
@@ -87,6 +89,9 @@ class AMQP1Driver(base.BaseDriver):
             LOG.warning('Ignoring unrecognized pre_settled value(s): %s',
                         ' '.join(sorted(unknown)))
         self._pre_settled = set(kinds)
+        # the rabbit driver's topology options, for a RabbitMQ 4 peer
+        self._rabbit = rabbitmq4.options_from(
+            _rabbit_group(conf), self._default_exchange)
         self._io = None
         self._lock = threading.Lock()
         self._cleaned = False
@@ -112,7 +117,7 @@ class AMQP1Driver(base.BaseDriver):
                 self._cleaned = False
                 io = self._io = iothread.IOThread(
                     _Snapshot(self._group), self._url,
-                    self._default_exchange).start()
+                    self._default_exchange, rabbit=self._rabbit).start()
             if io.dead is not None:
                 raise io.dead
             return io
@@ -125,13 +130,17 @@ class AMQP1Driver(base.BaseDriver):
         if wait_for_reply:
             msg = codec.request(message, ctxt,
                                 call_monitor_timeout=call_monitor_timeout,
-                                ttl=timeout)
+                                ttl=timeout, lazy=io.rabbitmq)
             send = request.Send(request.CALL, msg, target=target,
                                 presettled='rpc-call' in self._pre_settled,
                                 retry=retry, msg_id=codec.new_message_id())
+            if io.rabbitmq:
+                _rabbit_text(io, msg, send.msg_id)
             return self._call(io, send, timeout or self._send_timeout,
                               call_monitor_timeout)
-        msg = codec.request(message, ctxt, ttl=timeout)
+        msg = codec.request(message, ctxt, ttl=timeout, lazy=io.rabbitmq)
+        if io.rabbitmq:
+            _rabbit_text(io, msg)
         send = request.Send(request.CAST, msg, target=target,
                             presettled='rpc-cast' in self._pre_settled,
                             retry=retry)
@@ -186,7 +195,10 @@ class AMQP1Driver(base.BaseDriver):
     def send_notification(self, target, ctxt, message, version, retry=None):
         """Send a notification (stored and forwarded by a broker)."""
         io = self._io_thread()
-        msg = codec.request(message, ctxt, envelope=(version == 2.0))
+        msg = codec.request(message, ctxt, envelope=(version == 2.0),
+                            lazy=io.rabbitmq)
+        if io.rabbitmq:
+            _rabbit_text(io, msg)
         send = request.Send(request.NOTIFY, msg, target=target,
                             service=addressing.NOTIFY,
                             presettled='notify' in self._pre_settled,
@@ -237,7 +249,10 @@ class AMQP1Driver(base.BaseDriver):
     def _reply(self, reply_to, correlation_id, result, failure):
         try:
             io = self._io_thread()
-            msg = codec.reply(correlation_id, result, failure)
+            msg = codec.reply(correlation_id, result, failure,
+                              lazy=io.rabbitmq)
+            if io.rabbitmq:
+                rabbit_codec.text_of(msg)
             presettled = 'rpc-reply' in self._pre_settled
             send = request.Send(request.REPLY, msg, address=reply_to,
                                 presettled=presettled,
@@ -262,6 +277,32 @@ class AMQP1Driver(base.BaseDriver):
             io.submit(send)
         except Exception as exc:  # noqa: B902 - heartbeat() must not raise
             LOG.debug('RPC heartbeat to %s failed: %s', reply_to, exc)
+
+
+def _rabbit_text(io, msg, msg_id=None):
+    """Build the rabbit driver's format of ``msg`` on the calling thread
+    (the I/O thread builds it otherwise: a peer not known yet, a reply
+    address that changed)."""
+    reply_to = io.reply_queue.reply_to if msg_id is not None else None
+    rabbit_codec.text_of(msg, msg_id, reply_to)
+
+
+def _rabbit_group(conf):
+    """``[oslo_messaging_rabbit]``, whose topology options the driver
+    follows on RabbitMQ 4 (registered here if the rabbit driver was not
+    loaded), or None if they cannot be."""
+    try:
+        from oslo_messaging._drivers import amqp as rabbit_amqp
+        from oslo_messaging._drivers import impl_rabbit
+        conf.register_opts(rabbit_amqp.amqp_opts,
+                           group='oslo_messaging_rabbit')
+        conf.register_opts(impl_rabbit.rabbit_opts,
+                           group='oslo_messaging_rabbit')
+        return conf.oslo_messaging_rabbit
+    except Exception as exc:  # noqa: B902 - an option clash, an import
+        LOG.warning('cannot read [oslo_messaging_rabbit] (%s): RabbitMQ 4 '
+                    'topology with the rabbit driver\'s defaults', exc)
+        return None
 
 
 def _why(io):
@@ -366,6 +407,10 @@ def _wait_subscribed(ready, specs):
     if not ready.wait(_LISTEN_WAIT):
         LOG.info('AMQP 1.0 links for %s not attached yet; they will be '
                  'once connected', specs[0][0])
+    elif ready.error is not None:
+        # RabbitMQ 4 refused to declare the listener's queues
+        raise oslo_messaging.MessageDeliveryFailure(
+            'cannot listen on %s: %s' % (specs[0][0], ready.error))
 
 
 def _decode(listener, decoder, item):

@@ -20,6 +20,8 @@ own it, each in its own module:
                                            and held messages
 :class:`~amqp1_driver.replies.Replies`     reply link, calls waiting
 :class:`~amqp1_driver.servers.Servers`     subscriptions, receiver links
+:class:`~amqp1_driver.management.          RabbitMQ 4's ``/management``
+Management`                                link pair, requests in flight
 :class:`~amqp1_driver.codec.Encoder`,      the proton message reused to
 :class:`~amqp1_driver.codec.Decoder`       encode and decode
 :class:`~amqp1_driver.request.Completions` futures completed and listeners
@@ -27,6 +29,14 @@ own it, each in its own module:
 :class:`~amqp1_driver.green.GreenSelector` the loop's selector under
                                            eventlet
 =========================================  ================================
+
+When the peer's Open says RabbitMQ >= 4 (:func:`~amqp1_driver.rabbitmq4.
+is_rabbitmq4`), the connection uses v2 addresses and declares the
+topology it needs through a :class:`~amqp1_driver.management.Management`
+link pair (see :mod:`amqp1_driver.rabbitmq4`): the reply queue before the
+reply link (or Direct Reply-To on 4.2), a target's exchange (and a
+notification's queue) before its first message, a listener's queues
+before its links.
 
 When the connection is lost the thread asks each owner to reset (as
 14.x's ``_hard_reset`` did) and schedules the next attempt.  Under
@@ -41,6 +51,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 
 import cproton
 import cproton_ffi
@@ -56,7 +67,9 @@ from amqp1_driver import codec
 from amqp1_driver import exceptions
 from amqp1_driver import hosts as hosts_mod
 from amqp1_driver import loop as loop_mod
+from amqp1_driver import management as management_mod
 from amqp1_driver import outbox as outbox_mod
+from amqp1_driver import rabbitmq4
 from amqp1_driver import replies as replies_mod
 from amqp1_driver import request
 from amqp1_driver import servers as servers_mod
@@ -98,9 +111,12 @@ class IOThread:
     :param url: the :class:`oslo_messaging.TransportURL`.
     :param default_exchange: ``[DEFAULT] control_exchange``.
     :param clock: a monotonic clock in seconds.
+    :param rabbit: the :class:`~amqp1_driver.rabbitmq4.Options` of a
+        RabbitMQ 4 peer (``[oslo_messaging_rabbit]``'s).
     """
 
-    def __init__(self, group, url, default_exchange, clock=time.monotonic):
+    def __init__(self, group, url, default_exchange, clock=time.monotonic,
+                 rabbit=None):
         self._group = group
         self._default_exchange = default_exchange
         self._vhost = url.virtual_host
@@ -124,7 +140,21 @@ class IOThread:
                                            completions)
         self.attempt = None
         self._addresser = None
+        self._rabbit_options = rabbit or rabbitmq4.Options(
+            control_exchange=default_exchange or 'openstack')
+        #: the connection's /management link pair (RabbitMQ 4), or None
+        self.management = None
+        #: True once a peer was RabbitMQ >= 4 (callers then build the
+        #: rabbit driver's format themselves)
+        self.rabbitmq = False
+        #: RabbitMQ 4.0/4.1: the reply queue, the same across reconnects
+        #: (the rabbit driver's ``reply_<uuid>``)
+        self.reply_queue = rabbitmq4.reply_queue(uuid.uuid4().hex,
+                                                 self._rabbit_options)
         self._refusal = None
+        # shutting down on RabbitMQ 4: what to do once the reply link's
+        # detach is answered (delete the reply queue, then close)
+        self._after_replies_detached = None
         self._stopping = False
         self.dead = None
         self._thread = threading.Thread(
@@ -349,11 +379,17 @@ class IOThread:
         self._addresser = None
         reason = a.reason or 'connection closed'
         auth = a.auth_error if not a.opened else None
+        # the management link pair last: its pending declarations fail
+        # once the senders and listeners waiting on them were reset (and
+        # their messages kept for the next connection)
+        management, self.management = self.management, None
         self.replies.reset()
         self.servers.reset()
         if self._stopping:
             self.outbox.reset(exceptions.DriverShutdown(
                 'the transport was cleaned up'))
+            if management is not None:
+                management.reset('connection closed: %s' % reason)
             return
         if auth is None and self._refusal is None:
             LOG.warning('AMQP 1.0 connection to %s lost: %s', a, reason)
@@ -362,6 +398,8 @@ class IOThread:
         refusal = self._refusal
         self.outbox.reset(refusal or oslo_messaging.MessageDeliveryFailure(
             'Message send failed: %s' % reason))
+        if management is not None:
+            management.reset('connection lost: %s' % reason)
         if refusal is not None:
             # nothing waits for the next connection: it would be refused
             # the same way
@@ -410,6 +448,13 @@ class IOThread:
         self.hosts.connected()
         a.start_ticks()
         g = self._group
+        if rabbitmq4.is_rabbitmq4(props):
+            if g.addressing_mode == 'dynamic':
+                self._open_rabbitmq(a, props)
+                return
+            LOG.warning('AMQP 1.0 peer %s is RabbitMQ >= 4, which refuses '
+                        '%s addresses: set addressing_mode = dynamic (the '
+                        'default)', a, g.addressing_mode)
         legacy = addressing.is_legacy(g.addressing_mode, props)
         self._addresser = addressing.choose_addresser(
             g, self._default_exchange, props, self._vhost)
@@ -417,6 +462,35 @@ class IOThread:
                  'legacy' if legacy else 'routable')
         self.replies.attach(a.session)
         self.servers.attach(a, self._addresser)
+
+    def _open_rabbitmq(self, a, props):
+        """RabbitMQ >= 4: v2 addresses, topology through /management."""
+        g = self._group
+        self.rabbitmq = True
+        self._addresser = rabbitmq4.Addresser(
+            self._rabbit_options, g.default_rpc_exchange,
+            g.default_notification_exchange)
+        mgmt = self.management = management_mod.Management()
+        mgmt.attach(a.conn)
+        direct = rabbitmq4.has_direct_reply_to(props)
+        LOG.info('AMQP 1.0 connection to %s open (RabbitMQ %s: v2 '
+                 'addresses, %s)', a, '.'.join(
+                     str(n) for n in rabbitmq4.broker_version(props)),
+                 'Direct Reply-To' if direct else 'reply queue %s'
+                 % self.reply_queue.reply_to)
+        if direct:
+            self.replies.attach(a.session, volatile=True)
+        else:
+            def failed(error):
+                if self.attempt is a:
+                    self._refuse(exceptions.PeerRefused(
+                        str(a), 'refused the reply queue', 'amqp:'
+                        'precondition-failed', str(error)))
+                    a.close('cannot declare the reply queue: %s' % error)
+            mgmt.declare(self.reply_queue.requests(),
+                         lambda: self.attempt is a and self.replies.attach(
+                             a.session, self.reply_queue.reply_to), failed)
+        self.servers.attach(a, self._addresser, mgmt)
 
     def _on_conn_remote_close(self, ev):
         a = self.attempt
@@ -449,7 +523,12 @@ class IOThread:
         if impl == self.replies.impl:
             if self.replies.on_link_open(Link.wrap(impl)):
                 self._refusal = None
-                self.outbox.open(self.attempt.session, self._addresser)
+                self.outbox.open(self.attempt.session, self._addresser,
+                                 self.management)
+            return
+        mgmt = self.management
+        if mgmt is not None and mgmt.owns(impl):
+            mgmt.on_link_open(impl)
             return
         self.servers.on_link_open(impl)
 
@@ -462,13 +541,31 @@ class IOThread:
         # A refusal (AMQP 1.0 2.6.3): the peer's attach carried no
         # terminus for its side (or none with an address), then its
         # detach an error.  A link closed later is not one.
+        # A relay link (RabbitMQ 4: null target) has no address to refuse:
+        # its detach (a pre-settled message to a missing exchange) is a
+        # close, its messages go again on a new link.
         theirs = link.remote_target if link.is_sender else link.remote_source
+        ours = link.target if link.is_sender else link.source
         refused = cond is not None and (
-            theirs.type == Terminus.UNSPECIFIED or not theirs.address)
+            theirs.type == Terminus.UNSPECIFIED or not theirs.address) \
+            and bool(ours.address or ours.dynamic)
         link.close()
         if self._stopping:
+            then = self._after_replies_detached
+            if then is not None and impl == self.replies.impl:
+                self._after_replies_detached = None
+                then()
             return
         a = self.attempt
+        mgmt = self.management
+        if mgmt is not None and mgmt.owns(impl):
+            mgmt.reset('management link closed: %s' % reason)
+            a.close('management link closed: %s' % reason)
+            if refused:
+                self._refuse(exceptions.PeerRefused(
+                    str(a), 'refused the management link', cond.name,
+                    cond.description))
+            return
         if impl == self.replies.impl:
             if refused:
                 self._refuse(exceptions.PeerRefused(
@@ -488,7 +585,12 @@ class IOThread:
             self.servers.on_link_closed(impl, reason, refused)
 
     def _on_link_flow(self, ev):
-        self.outbox.on_flow(_lib.pn_event_link(ev))
+        impl = _lib.pn_event_link(ev)
+        mgmt = self.management
+        if mgmt is not None and mgmt.owns(impl):
+            mgmt.on_flow(impl)
+            return
+        self.outbox.on_flow(impl)
 
     def _on_delivery(self, ev):
         # raw pn_delivery_t/pn_link_t pointers (see _lib)
@@ -508,6 +610,8 @@ class IOThread:
         data = bytes(data)
         if link == self.replies.impl:
             self.replies.on_delivery(dlv, link, data)
+        elif self.management is not None and self.management.owns(link):
+            self.management.on_delivery(dlv, link, data)
         else:
             self.servers.on_delivery(dlv, link, data)
 
@@ -522,7 +626,18 @@ class IOThread:
             self.outbox.detach()
             self.servers.detach()
             self.replies.detach()
-            a.close()
+            mgmt = self.management
+            if mgmt is not None and mgmt.ready and self.replies.ready \
+                    and self.replies.address == self.reply_queue.reply_to:
+                # RabbitMQ 4: the reply queue goes with its transport
+                # (x-expires would remove it later otherwise), once the
+                # peer answered the reply link's detach (4.0.5 ends the
+                # session when a detach reaches a queue being deleted)
+                self._after_replies_detached = lambda: mgmt.declare(
+                    self.reply_queue.cleanup_requests(), a.close,
+                    lambda error: a.close())
+            else:
+                a.close()
             # give the peer a moment to see the close frames
             self.loop.call_later(_CLOSE_WAIT, self._force_stop)
         else:

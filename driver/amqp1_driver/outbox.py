@@ -5,6 +5,11 @@ attached), then go to the cached :class:`~amqp1_driver.sender.Sender` of
 their address (resolved with the connection's addresser).  Sender links
 unused for a whole ``default_sender_link_timeout`` are detached by a
 sweep, so an idle link lives one to two sweep intervals (14.x's rule).
+
+On RabbitMQ 4 (an addresser with ``rabbitmq`` set) every sender is a relay
+in the rabbit driver's message format, and a message to a target first
+has the target's topology declared through the ``/management`` node
+(:mod:`amqp1_driver.management`).
 """
 
 import collections
@@ -12,6 +17,7 @@ import logging
 
 import oslo_messaging
 
+from amqp1_driver import rabbit_codec
 from amqp1_driver import sender as sender_mod
 
 LOG = logging.getLogger(__name__)
@@ -34,14 +40,18 @@ class Outbox:
     :param retry_delay: ``link_retry_delay`` (s).
     :param sweep_interval: ``default_sender_link_timeout`` (s).
     :param encoder: the I/O thread's :class:`~amqp1_driver.codec.Encoder`.
+    :param rabbit_encoder: its :class:`~amqp1_driver.rabbit_codec.Encoder`
+        (RabbitMQ 4); one is made when None.
     """
 
     def __init__(self, loop, completions, replies, retry_delay,
-                 sweep_interval, encoder):
+                 sweep_interval, encoder, rabbit_encoder=None):
         self._loop = loop
         self._completions = completions
         self._replies = replies
         self._encoder = encoder
+        self._rabbit_encoder = rabbit_encoder or rabbit_codec.Encoder()
+        self._management = None
         self._delay = retry_delay
         self._sweep_interval = sweep_interval
         self.waiting = collections.deque()
@@ -63,10 +73,15 @@ class Outbox:
 
     # ------------------------------------------------------------------
     # The connection
-    def open(self, session, addresser):
-        """The connection is usable: send what waited for it."""
+    def open(self, session, addresser, management=None):
+        """The connection is usable: send what waited for it.
+
+        :param management: the connection's
+            :class:`~amqp1_driver.management.Management` (RabbitMQ 4).
+        """
         self._session = session
         self._addresser = addresser
+        self._management = management
         if self._sweep_timer is None:
             self._sweep_timer = self._loop.call_later(self._sweep_interval,
                                                       self._sweep)
@@ -79,6 +94,7 @@ class Outbox:
         and what may be re-sent waits for the next connection."""
         self._session = None
         self._addresser = None
+        self._management = None
         senders = list(self._by_address.values())
         self._by_address = {}
         self._by_link = {}
@@ -107,17 +123,38 @@ class Outbox:
         if send.finished:
             return
         address = send.address
+        rabbitmq = getattr(self._addresser, 'rabbitmq', False)
+        plan = None
         if address is None:
-            address = self._addresser.resolve(send.target, send.service)
+            if rabbitmq:
+                plan = self._addresser.send_plan(send.target, send.service)
+                address = plan.address
+            else:
+                address = self._addresser.resolve(send.target, send.service)
         sender = self._by_address.get(address)
         if sender is None:
-            sender = sender_mod.Sender(address, self._loop,
-                                       self._completions, self._replies,
-                                       self._delay, self._encoder)
+            if rabbitmq:
+                sender = sender_mod.Sender(
+                    address, self._loop, self._completions, self._replies,
+                    self._delay, self._rabbit_encoder, relay=True,
+                    declare=self._declarer(plan))
+            else:
+                sender = sender_mod.Sender(address, self._loop,
+                                           self._completions, self._replies,
+                                           self._delay, self._encoder)
             sender.attach(self._session)
             self._by_address[address] = sender
             self._by_link[sender.link._impl] = sender
         sender.send(send)
+
+    def _declarer(self, plan):
+        """``declare(done, failed)`` of a plan's topology, or None."""
+        if plan is None or not plan.declare:
+            return None
+        requests = plan.requests()
+        management = self._management
+        return lambda done, failed: management.declare(requests, done,
+                                                       failed)
 
     def cancel(self, send):
         """Forget ``send`` wherever it waits (its caller gave up)."""

@@ -4,7 +4,8 @@ Nothing here opens a socket: it tells the driver, for a peer that is
 RabbitMQ 4 (:func:`is_rabbitmq4`, from the peer's Open), which v2 address
 to send to or consume from for each kind of oslo.messaging target, and
 which topology (queues, exchanges, bindings) must be declared first
-through the ``/management`` node (:class:`ManagementRequest`).  Names and
+through the ``/management`` node (:class:`ManagementRequest`): the
+:class:`Addresser` is what the driver's I/O thread asks.  Names and
 properties are those of oslo.messaging's rabbit driver (``impl_rabbit.py``
 and ``amqpdriver.py`` on master), so an operator's RabbitMQ tools show
 familiar topology and, where the message format allows, a ``rabbit://``
@@ -39,54 +40,57 @@ test_rabbitmq4_behaviour.py records it):
 
 * **RPC replies on 4.0 and 4.1** (no dynamic sources: ``amqp:not-
   implemented: Dynamic sources not supported``): the caller declares
-  ``reply_<uuid hex>`` as the rabbit driver does, consumes
-  ``/queues/reply_<uuid>`` and puts that address in each request's
-  ``reply-to`` (and ``_reply_q`` = the name, where a rabbit:// server
-  looks).  Unlike the rabbit driver's transient non-exclusive queue (a
-  kind RabbitMQ 4 deprecates: ``transient_nonexcl_queues``), it is
-  durable with ``x-expires`` = ``rabbit_transient_queues_ttl``: it
-  survives a reconnect (replies in flight are kept) and disappears on its
-  own 30 minutes after its caller is gone.  Messages to it are sent
-  non-durable (a message with no header is durable in RabbitMQ 4), so no
-  reply is written to disk.  On 4.2 and later
-  (:func:`has_direct_reply_to`) Direct Reply-To is there instead: a
-  dynamic source with capability ``rabbitmq:volatile-queue`` (not
-  verified here: no 4.2 packaged).
+  ``reply_<uuid hex>`` as the rabbit driver does (one per transport, the
+  same across reconnects), consumes ``/queues/reply_<uuid>`` and puts that
+  address in each request's ``reply-to`` (and ``_reply_q`` = the name,
+  where a rabbit:// server looks).  Its properties are the rabbit
+  driver's: transient (durable only with ``rabbit_transient_quorum_queue``,
+  then a quorum queue) with ``x-expires`` = ``rabbit_transient_queues_ttl``
+  -- the "transient non-exclusive" kind RabbitMQ 4 deprecates
+  (``transient_nonexcl_queues``, still permitted by default in 4.0), which
+  the rabbit driver declares too.  Being transient, nothing sent to it is
+  written to disk (every message a proton client sends is durable to 4.0:
+  proton leaves ``durable = false`` out of the header); being
+  non-exclusive, it survives a reconnect (replies in flight are kept);
+  ``x-expires`` removes it 30 minutes after its caller is gone.  On 4.2
+  and later (:func:`has_direct_reply_to`) Direct Reply-To is used instead:
+  a dynamic source with capability ``rabbitmq:volatile-queue`` (checked
+  against RabbitMQ's documentation and the fake only: no 4.2 packaged).
 
 * **Fanout**: exchange ``<topic>_fanout`` (fanout, auto-delete) and, per
-  server, ``<topic>_fanout_<uuid hex>`` bound to it, durable with
-  ``x-expires`` like the reply queue.
+  server, ``<topic>_fanout_<uuid hex>`` bound to it, with the reply
+  queue's properties.
 
 * **Notifications**: exchange = the target's or ``control_exchange``
   (topic); queue ``<topic>.<priority>`` (or the listener's pool) bound
   with that key, durable when ``amqp_durable_queues`` (or quorum) is set,
   as for the rabbit driver; sent durable when the queue is.
 
-* **Cleanup**: a server's private queues (its fanout queue) are deleted
-  when it stops (:attr:`ListenPlan.cleanup`), the reply queue at driver
-  cleanup; ``x-expires`` removes them anyway when a process dies.  The
+* **Cleanup**: a server's private queue (its fanout queue) is deleted
+  when it stops (:attr:`ListenPlan.cleanup`), the reply queue when its
+  transport is cleaned up; ``x-expires`` removes them when a process
+  dies, as it does the rabbit driver's (which deletes neither).  The
   shared queues ``<topic>`` and ``<topic>.<server>`` are kept, as the
-  rabbit driver keeps them.
+  rabbit driver keeps them.  A queue is deleted only once RabbitMQ
+  answered its consumer's detach: 4.0.5 ends the consumer's *session*
+  with ``amqp:internal-error`` when a detach reaches a queue being
+  deleted.
 
 * **rabbit:// and amqp:// on one RabbitMQ.**  The topology is shared
-  (same names and properties for the same options), but not the message
-  format: the rabbit driver publishes a JSON envelope as an AMQP 0-9-1
-  body, which an AMQP 1.0 receiver gets as a *data* section (bytes, with
-  ``content-type`` and the 0-9-1 properties mapped); the amqp:// driver
-  sends an *amqp-value* string, which a 0-9-1 consumer gets as the AMQP
-  1.0 encoding of the section (0-9-1 ``type`` = ``amqp-1.0``), which
-  kombu cannot decode.  Sharing needs the amqp:// driver to send
-  ``data`` sections holding the rabbit driver's JSON (``content-type
-  application/json``) and to accept data sections; the reply path also
-  differs (the rabbit driver reads ``_reply_q`` from the body and
-  replies through the default exchange; a ``reply-to`` property is
-  invisible to it).  Measured (tests/driver/functional/
-  test_rabbitmq4_plans.py): a rabbit:// RPC server's declarations and
-  these plans' are equivalent (no 409), a cast sent over AMQP 1.0 as a
-  data section holding the rabbit driver's JSON envelope reaches the
-  rabbit:// server, and a rabbit:// notification reaches an AMQP 1.0
-  listener of :func:`notify_listen` as such a data section.  The driver
-  itself does not speak this format yet.
+  (same names and properties for the same options); the message format
+  is the rabbit driver's (:mod:`amqp1_driver.rabbit_codec`): a *data*
+  section holding its JSON envelope (``content-type application/json``),
+  ``_msg_id``/``_reply_q``/``_unique_id``/``_context_*`` in the body, and
+  replies to ``/queues/<_reply_q>`` through the default exchange, beside
+  the AMQP 1.0 ``message-id``, ``reply-to`` and ``correlation-id``.  So a
+  rabbit:// service and an amqp:// one call, cast, fan out and notify each
+  other, remote exceptions and call-monitor heartbeats included, and
+  servers of both kinds share a topic's queue
+  (tests/driver/functional/test_rabbitmq4_interop.py, on the real node).
+  Sharing needs the same ``[oslo_messaging_rabbit]`` topology options
+  (``amqp_durable_queues``, quorum...) on both sides, as between two
+  rabbit:// services: otherwise RabbitMQ refuses the second declaration
+  (409), which the driver reports at once.
 """
 
 import dataclasses
@@ -375,10 +379,10 @@ def _shared_queue(options, name):
 
 
 def _private_queue(options, name):
-    # Nobody else declares it: durable (not the deprecated transient
-    # non-exclusive kind) and expiring once unused.
+    # The rabbit driver's reply and fanout queues: transient unless
+    # quorum, expiring once unused.
     quorum = options.rabbit_transient_quorum_queue
-    return QueueSpec(name, True, arguments=tuple(sorted(queue_arguments(
+    return QueueSpec(name, quorum, arguments=tuple(sorted(queue_arguments(
         options, quorum, options.rabbit_transient_queues_ttl).items())))
 
 
@@ -460,3 +464,118 @@ def notify_listen(topic, priority, exchange=None, pool=None,
     queue = _shared_queue(options, pool or key)
     return ListenPlan((queue_address(queue.name),),
                       (spec, queue, BindingSpec(spec.name, queue.name, key)))
+
+
+def notify_listen_key(key, exchange=None, pool=None, options=Options()):
+    """:func:`notify_listen` of a ``<topic>.<priority>`` key (what the
+    driver's notification targets carry)."""
+    spec = _rpc_exchange(options, exchange)
+    queue = _shared_queue(options, pool or key)
+    return ListenPlan((queue_address(queue.name),),
+                      (spec, queue, BindingSpec(spec.name, queue.name, key)))
+
+
+# --- the driver's addresser ----------------------------------------------
+
+#: oslo.messaging's delivery patterns, as the driver's listeners name them
+UNICAST, MULTICAST, ANYCAST = 'unicast', 'multicast', 'anycast'
+#: services
+RPC, NOTIFY = 'rpc', 'notify'
+
+
+class Addresser:
+    """Addresses and topology for the driver on a RabbitMQ >= 4 peer.
+
+    The counterpart of the driver's legacy and routable addressers
+    (:mod:`amqp1_driver.addressing`): :meth:`send_plan` for a message,
+    :meth:`listen_plan` for a listener's links; each names the v2
+    addresses and what to declare first.
+
+    :param options: :class:`Options` (the rabbit driver's).
+    :param rpc_exchange: ``default_rpc_exchange`` (wins over
+        ``control_exchange``).
+    :param notify_exchange: ``default_notification_exchange``.
+    """
+
+    rabbitmq = True
+    routable = False
+
+    def __init__(self, options=Options(), rpc_exchange=None,
+                 notify_exchange=None):
+        self.options = options
+        self._exchange = {RPC: rpc_exchange or None,
+                          NOTIFY: notify_exchange or None}
+
+    def _exchange_of(self, target, service):
+        return target.exchange or self._exchange[service]
+
+    def send_plan(self, target, service=RPC):
+        """The :class:`SendPlan` of a message to ``target``."""
+        exchange = self._exchange_of(target, service)
+        if service == NOTIFY:
+            topic, _, priority = target.topic.rpartition('.')
+            return notify_send(topic, priority, exchange, self.options)
+        return rpc_send(target.topic, None if target.fanout else
+                        target.server, target.fanout, exchange,
+                        self.options)
+
+    def resolve(self, target, service=RPC):
+        """The address a message to ``target`` is sent to."""
+        return self.send_plan(target, service).address
+
+    def listen_plan(self, specs, unique):
+        """What a listener's links consume and what to declare first.
+
+        :param specs: ``(target, pattern, service)`` triples: an RPC
+            server's three (unicast, multicast, anycast of one target),
+            or one anycast per notification ``<topic>.<priority>``.
+        :param unique: a hex uuid of the listener (its fanout queue).
+        :returns: ``(addresses, declare, cleanup)``: the source address of
+            each spec, in order, and the specs to declare first and to
+            delete when the listener stops.
+        """
+        addresses, declare, cleanup = [], [], []
+        rpc_done = {}
+        for target, pattern, service in specs:
+            exchange = self._exchange_of(target, service)
+            if service == NOTIFY:
+                plan = notify_listen_key(target.topic, exchange,
+                                         options=self.options)
+                addresses.append(plan.sources[0])
+                _extend(declare, plan.declare)
+                continue
+            key = (target.topic, target.server, exchange)
+            plan = rpc_done.get(key)
+            if plan is None:
+                plan = rpc_done[key] = rpc_listen(
+                    target.topic, target.server, unique, exchange,
+                    self.options)
+                _extend(declare, plan.declare)
+                _extend(cleanup, plan.cleanup)
+            anycast, unicast, multicast = plan.sources
+            addresses.append({UNICAST: unicast, MULTICAST: multicast,
+                              ANYCAST: anycast}[pattern])
+        return tuple(addresses), tuple(declare), tuple(cleanup)
+
+
+def _extend(into, specs):
+    for spec in specs:
+        if spec not in into:
+            into.append(spec)
+
+
+def options_from(rabbit_group=None, control_exchange=None):
+    """:class:`Options` from ``[oslo_messaging_rabbit]`` (any object with
+    the option names; missing ones keep their defaults) and ``[DEFAULT]
+    control_exchange``."""
+    values = {}
+    for field in dataclasses.fields(Options):
+        if field.name == 'control_exchange':
+            continue
+        value = getattr(rabbit_group, field.name, None) \
+            if rabbit_group is not None else None
+        if value is not None:
+            values[field.name] = value
+    if control_exchange:
+        values['control_exchange'] = control_exchange
+    return Options(**values)

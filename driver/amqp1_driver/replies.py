@@ -1,7 +1,10 @@
 """The replies of RPC calls: the reply link and the calls waiting.
 
 One receiver link per connection with a dynamic source; the address the
-peer gives it is every request's ``reply-to``.  A reply's
+peer gives it is every request's ``reply-to``.  On RabbitMQ 4.0 and 4.1,
+which have no dynamic sources, the link consumes the reply queue the
+driver declared (:meth:`Replies.attach_queue`); on 4.2 and later, a
+Direct Reply-To pseudo-queue (:meth:`Replies.attach_volatile`).  A reply's
 ``correlation-id`` is its request's ``message-id``; a body-less reply is
 a call-monitor heartbeat.  Credit is topped up to ``reply_link_credit``
 once at half, on every reply (14.x's rule).
@@ -10,8 +13,10 @@ once at half, on every reply (14.x's rule).
 import logging
 
 import cproton_ffi
+from proton import Data
 from proton import Delivery
 from proton import Link
+from proton import Terminus
 
 from amqp1_driver import links
 
@@ -20,6 +25,8 @@ LOG = logging.getLogger(__name__)
 # The per-message path calls proton's C binding directly (see servers.py).
 _lib = cproton_ffi.lib
 _ACCEPTED = int(Delivery.ACCEPTED)
+#: the source capability of RabbitMQ 4.2's Direct Reply-To
+VOLATILE_QUEUE = 'rabbitmq:volatile-queue'
 
 
 class Replies:
@@ -60,12 +67,30 @@ class Replies:
 
     # ------------------------------------------------------------------
     # The link
-    def attach(self, session):
-        """Open the reply link on ``session`` (a new connection)."""
+    def attach(self, session, address=None, volatile=False):
+        """Open the reply link on ``session`` (a new connection).
+
+        :param address: consume this address (RabbitMQ 4.0/4.1: the
+            declared reply queue) rather than a dynamic source.
+        :param volatile: a dynamic source with capability
+            ``rabbitmq:volatile-queue``, settled deliveries (RabbitMQ
+            4.2's Direct Reply-To).
+        """
         link = session.receiver(links.link_name('receiver', 'rpc-response'))
-        link.source.dynamic = True
+        if address is not None:
+            link.source.address = address
+        else:
+            link.source.dynamic = True
         link.target.address = 'rpc-response'
         link.snd_settle_mode = Link.SND_MIXED
+        if volatile:
+            caps = link.source.capabilities
+            caps.put_array(False, Data.SYMBOL)
+            caps.enter()
+            caps.put_symbol(VOLATILE_QUEUE)
+            caps.exit()
+            link.source.expiry_policy = Terminus.EXPIRE_WITH_LINK
+            link.snd_settle_mode = Link.SND_SETTLED
         link.rcv_settle_mode = Link.RCV_FIRST
         link.open()
         link.flow(self._credit)

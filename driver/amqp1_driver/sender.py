@@ -40,8 +40,9 @@ class Sender:
     Owns its proton link and link name, the FIFO of messages waiting for
     credit (``queue``), the messages sent and not yet settled by delivery
     tag (``unacked``), the re-sends waiting out ``link_retry_delay``
-    (``held``, each with its timer), its delivery-tag counter and whether
-    it was used since the last idle sweep (``used``).
+    (``held``, each with its timer), its delivery-tag counter, whether
+    it was used since the last idle sweep (``used``) and, on RabbitMQ 4,
+    whether its address's topology is declared (``ready``).
 
     :param address: the target address.
     :param loop: the :class:`~amqp1_driver.loop.Loop` (re-send timers).
@@ -50,11 +51,16 @@ class Sender:
     :param replies: the :class:`~amqp1_driver.replies.Replies` calls are
         registered with when they go out.
     :param retry_delay: ``link_retry_delay`` (s).
-    :param encoder: the I/O thread's :class:`~amqp1_driver.codec.Encoder`.
+    :param encoder: the I/O thread's :class:`~amqp1_driver.codec.Encoder`
+        (or :class:`~amqp1_driver.rabbit_codec.Encoder`).
+    :param relay: attach with a null target (RabbitMQ 4).
+    :param declare: ``declare(done, failed)`` declares what the address
+        needs (RabbitMQ 4); messages wait until ``done()``, and
+        ``failed(error)`` fails them.  None: nothing to declare.
     """
 
     def __init__(self, address, loop, completions, replies, retry_delay,
-                 encoder):
+                 encoder, relay=False, declare=None):
         self.address = address
         self.name = links.link_name('sender', address)
         self._loop = loop
@@ -68,6 +74,13 @@ class Sender:
         self.held = []
         self._tag = 0
         self.used = True
+        self.relay = relay
+        self._declare = declare
+        # False until the address's topology is declared (RabbitMQ 4)
+        self.ready = declare is None
+        self._declaring = False
+        # the last send rejected with amqp:not-found and sent again
+        self._redeclared = None
 
     def __repr__(self):
         return '<Sender %s>' % self.address
@@ -81,7 +94,8 @@ class Sender:
         """Open the link on ``session``."""
         link = session.sender(self.name)
         link.source.address = self.address
-        link.target.address = self.address
+        if not self.relay:
+            link.target.address = self.address
         link.open()
         self.link = link
 
@@ -99,11 +113,37 @@ class Sender:
         self.used = True
         send.sender = self
         self.queue.append(send)
-        if not self.held and _lib.pn_link_credit(self.link._impl) > 0:
+        if not self.ready:
+            self._start_declaring()
+        elif not self.held and _lib.pn_link_credit(self.link._impl) > 0:
             self.pump()
+
+    def _start_declaring(self):
+        if not self._declaring:
+            self._declaring = True
+            self._declare(self.declared, self._declare_failed)
+
+    def declared(self):
+        """The address's topology is declared: send what waited."""
+        self._declaring = False
+        self.ready = True
+        if self.link is not None:
+            self.pump()
+
+    def _declare_failed(self, error):
+        """The declaration failed: the messages waiting for it fail (the
+        next one declares again)."""
+        self._declaring = False
+        failure = oslo_messaging.MessageDeliveryFailure(
+            'Message to %s not sent: %s' % (self.address, error))
+        for send in self._unsent():
+            self._replies.forget(send.msg_id)
+            send.fail(failure)
 
     def pump(self):
         """Send queued messages while there is credit and none is held."""
+        if not self.ready or self.link is None:
+            return
         link = self.link._impl
         queue = self.queue
         completions = self._completions
@@ -158,6 +198,15 @@ class Sender:
         if state == _ACCEPTED:
             if send.kind != request.CALL:
                 self._completions.set(send.future)
+        elif (state == _REJECTED and cond is not None and
+              cond.name == 'amqp:not-found' and self._declare is not None
+              and send is not self._redeclared):
+            # RabbitMQ 4: the exchange went (an auto-delete fanout one
+            # with its last server); declare it again and re-send, once
+            self._redeclared = send
+            self.ready = False
+            self.queue.appendleft(send)
+            self._start_declaring()
         elif state == _RELEASED or (
                 state == _MODIFIED and not failed and not undeliverable):
             if send.may_retry():

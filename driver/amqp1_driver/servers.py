@@ -6,9 +6,16 @@ connection, re-attaches a link the peer closed after
 ``link_retry_delay``, hands each incoming message to its subscription's
 sink and, when the listener settles it, settles the delivery and tops
 the link's credit up (14.x's rule: unsettled messages hold credit).
+
+On RabbitMQ 4 (an addresser with ``rabbitmq`` set) a subscription's
+queues, exchanges and bindings are declared through the ``/management``
+node before its links attach (an attach to a missing queue would end the
+session), again before a closed link is attached again, and its private
+queue (an RPC server's fanout queue) is deleted when it is removed.
 """
 
 import logging
+import uuid
 
 import cproton
 import cproton_ffi
@@ -25,6 +32,8 @@ LOG = logging.getLogger(__name__)
 # releasing the GIL) for state that this path never uses.
 _lib = cproton_ffi.lib
 _RELEASED = int(Delivery.RELEASED)
+# how long a removed subscription's queues wait for its links' detach (s)
+_CLEANUP_WAIT = 2.0
 
 
 class Kept:
@@ -77,9 +86,10 @@ class Receiver:
 class Subscription:
     """What one ``listen()`` asked for.
 
-    Its receivers and ``closed`` are owned by :class:`Servers`; ``ready``
-    (a :class:`~amqp1_driver.request.Future`) is set once every link is
-    attached, or when the I/O thread ends.
+    Its receivers, ``closed``, ``declare`` and ``cleanup`` are owned by
+    :class:`Servers`; ``ready`` (a :class:`~amqp1_driver.request.Future`)
+    is set once every link is attached, or when the I/O thread ends, and
+    failed when the declaration of its topology failed (RabbitMQ 4).
 
     :param specs: list of ``(target, pattern, service)`` with ``pattern``
         one of ``unicast``, ``multicast``, ``anycast``.
@@ -101,6 +111,12 @@ class Subscription:
         self.receivers = []
         self.closed = False
         self.ready = request.Future()
+        # RabbitMQ 4: the listener's fanout queue is named with it
+        self.unique = uuid.uuid4().hex
+        # RabbitMQ 4: the declarations of its topology, and what to
+        # delete when it is removed (owned by Servers)
+        self.declare = ()
+        self.cleanup = ()
 
 
 class Servers:
@@ -127,7 +143,11 @@ class Servers:
         self._by_link = {}
         self._attempt = None
         self._addresser = None
+        self._management = None
         self._awaiting = 0
+        # RabbitMQ 4: links of removed subscriptions whose detach the peer
+        # has not answered yet, and their subscription
+        self._closing = {}
 
     def __len__(self):
         return len(self._subs)
@@ -148,33 +168,84 @@ class Servers:
             self._attach(sub)
 
     def remove(self, sub):
-        """Unsubscribe ``sub`` and detach its links."""
+        """Unsubscribe ``sub`` and detach its links (on RabbitMQ 4, then
+        delete its private queues)."""
         sub.closed = True
         if sub in self._subs:
             self._subs.remove(sub)
+        closing = []
         for rcv in sub.receivers:
             self._forget_awaiting(rcv)
             if rcv.link is not None and rcv.attempt is self._attempt:
                 rcv.link.close()
+                closing.append(rcv.link._impl)
             if rcv.link is not None:
                 self._by_link.pop(rcv.link._impl, None)
             rcv.link = None
+        if sub.cleanup and self._management is not None:
+            if not closing:
+                self._delete_queues(sub)
+                return
+            # RabbitMQ 4.0.5 ends the session (amqp:internal-error) when a
+            # consumer's detach reaches a queue being deleted: delete once
+            # the peer answered the detaches (or after a while)
+            for impl in closing:
+                self._closing[impl] = sub
+            self._loop.call_later(_CLEANUP_WAIT, self._delete_queues, sub)
+
+    def _delete_queues(self, sub):
+        """Delete a removed subscription's private queues (once)."""
+        for impl in [i for i, s in self._closing.items() if s is sub]:
+            del self._closing[impl]
+        cleanup, sub.cleanup = sub.cleanup, ()
+        if cleanup and self._management is not None:
+            self._management.declare(
+                [spec.delete() for spec in cleanup], _nothing,
+                lambda error: LOG.warning('cannot delete the queues of a '
+                                          'stopped listener: %s', error))
 
     # ------------------------------------------------------------------
     # The connection
-    def attach(self, attempt, addresser):
-        """A connection opened: attach every subscription's links."""
+    def attach(self, attempt, addresser, management=None):
+        """A connection opened: attach every subscription's links.
+
+        :param management: the connection's
+            :class:`~amqp1_driver.management.Management` (RabbitMQ 4).
+        """
         self._attempt = attempt
         self._addresser = addresser
+        self._management = management
         self._by_link = {}
         for sub in self._subs:
             self._attach(sub)
 
     def _attach(self, sub):
+        if not getattr(self._addresser, 'rabbitmq', False):
+            self._open_all(sub, [
+                getattr(self._addresser, pattern)(target, service)
+                for target, pattern, service in sub.specs])
+            return
+        addresses, sub.declare, sub.cleanup = \
+            self._addresser.listen_plan(sub.specs, sub.unique)
+        attempt = self._attempt
+
+        def declared():
+            if attempt is self._attempt and not sub.closed:
+                self._open_all(sub, addresses)
+
+        def failed(error):
+            if attempt is not self._attempt:
+                return  # the connection went: declared again on the next
+            LOG.error('cannot declare the queues of a listener on %s: %s',
+                      addresses, error)
+            sub.ready.fail(error)
+        self._management.declare([spec.declare() for spec in sub.declare],
+                                 declared, failed)
+
+    def _open_all(self, sub, addresses):
         old = sub.receivers
         sub.receivers = []
-        for i, (target, pattern, service) in enumerate(sub.specs):
-            address = getattr(self._addresser, pattern)(target, service)
+        for i, address in enumerate(addresses):
             if i < len(old):
                 # keep the objects listeners' deliveries point to
                 rcv = old[i]
@@ -203,7 +274,9 @@ class Servers:
         stay, to be attached on the next one)."""
         self._attempt = None
         self._addresser = None
+        self._management = None
         self._by_link = {}
+        self._closing = {}
         self._awaiting = 0
         for sub in self._subs:
             for rcv in sub.receivers:
@@ -247,6 +320,12 @@ class Servers:
     def on_link_closed(self, link, reason, refused=False):
         """The peer closed ``link`` (a ``pn_link_t``), or refused it when
         it was attached: re-attach it after the retry delay."""
+        sub = self._closing.pop(link, None)
+        if sub is not None:
+            # a link of a removed subscription: its detach is answered
+            if sub not in self._closing.values():
+                self._delete_queues(sub)
+            return
         rcv = self._by_link.pop(link, None)
         if rcv is None:
             return
@@ -267,7 +346,22 @@ class Servers:
         if attempt is not self._attempt or rcv.subscription.closed:
             return
         rcv.name = links.link_name('receiver', rcv.address)
-        self._open(rcv)
+        sub = rcv.subscription
+        if self._management is None or not sub.declare:
+            self._open(rcv)
+            return
+
+        def declared():
+            if attempt is self._attempt and not sub.closed:
+                self._open(rcv)
+
+        def failed(error):
+            LOG.error('cannot declare the queue of %s again: %s; retrying '
+                      'in %s s', rcv.address, error, self._delay)
+            self._loop.call_later(self._delay, self._reattach, rcv, attempt)
+        # the queue may be gone (deleted under the link): declare first
+        self._management.declare([spec.declare() for spec in sub.declare],
+                                 declared, failed)
 
     def on_delivery(self, dlv, link, data):
         """A complete message arrived on one of our links."""
@@ -314,3 +408,7 @@ class Servers:
         finally:
             if kept is not None:
                 kept.release()  # here, on the I/O thread
+
+
+def _nothing():
+    pass

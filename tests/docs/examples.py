@@ -33,8 +33,15 @@ DEFAULT_TIMEOUT = 300
 
 
 def sources(root=ROOT):
-    """README.rst and every page under doc/source/, sorted."""
-    pages = sorted((root / 'doc' / 'source').rglob('*.rst'))
+    """README.rst and every page under doc/source/, sorted.
+
+    Hidden directories (a tutorial's .tox, say) hold other projects'
+    pages, not the guide's: they are left out.
+    """
+    source = root / 'doc' / 'source'
+    pages = sorted(page for page in source.rglob('*.rst')
+                   if not any(part.startswith('.') for part in
+                              page.relative_to(source).parts))
     return [root / 'README.rst'] + pages
 
 

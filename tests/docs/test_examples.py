@@ -64,3 +64,16 @@ def test_the_readme_and_the_guide_have_examples():
     assert {examples.kind(b) for b in guide} == {'python', 'shell'}
     # every skip names its reason (blocks.parse_markers insists)
     assert all(b.markers['skip'] for b in EXAMPLES if 'skip' in b.markers)
+
+
+def test_hidden_directories_are_not_the_guide(tmp_path):
+    # A tutorial run with tox inside doc/source leaves site-packages full
+    # of other projects' README.rst files; they are not examples of ours.
+    (tmp_path / 'README.rst').write_text('Top.\n')
+    page = tmp_path / 'doc' / 'source' / 'user' / 'page.rst'
+    page.parent.mkdir(parents=True)
+    page.write_text('Page.\n')
+    hidden = tmp_path / 'doc' / 'source' / 'user' / '.tox' / 'x' / 'README.rst'
+    hidden.parent.mkdir(parents=True)
+    hidden.write_text('Not ours.\n')
+    assert examples.sources(tmp_path) == [tmp_path / 'README.rst', page]

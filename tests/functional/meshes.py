@@ -9,8 +9,10 @@ import pytest
 from amqp1_fixtures.router.mesh import RouterMesh
 from tests import realqpid
 
-#: the implementations of a mesh; the fake and stand-in meshes come later
-IMPLS = ('qdrouterd',)
+#: the implementations of a mesh: in-process FakeRouters, stand-in
+#: daemons (``amqp1-fixtures serve router`` reading qdrouterd.conf) and
+#: the real qdrouterd
+IMPLS = ('fake', 'standin', 'qdrouterd')
 
 #: three routers A, B, C; each link is (connector side, listener side,
 #: cost)
@@ -29,6 +31,10 @@ THROUGH_B = ('line', 'costly')
 
 def make(impl, links):
     """An unstarted mesh of ``impl``; skips where it is absent."""
+    if impl == 'fake':
+        return RouterMesh(links)
+    if impl == 'standin':
+        return RouterMesh(links, daemons=True, impl='standin')
     if impl == 'qdrouterd':
         if not realqpid.find('qdrouterd'):
             pytest.skip(realqpid.absent_reason('qdrouterd'))
@@ -70,7 +76,7 @@ def stop(mesh, request):
     """Clean the mesh up, printing its routers' log tails first if the
     test failed (pytest shows them with the failure; see
     tests/conftest.py)."""
-    if getattr(request.node, 'failed', False):
+    if getattr(request.node, 'failed', False) and mesh.daemons:
         for name, router in sorted(mesh.routers.items()):
             print('--- router %s (%s) log tail ---\n%s'
                   % (name, router.log_path, router.log_tail(40)))

@@ -266,7 +266,18 @@ class Started:
     """What a child started, found three ways before it is killed: its
     descendants, the processes carrying the environment marks of its
     watchdogs, and every member of their process groups (not the test's
-    own); plus the TCP ports all of those listen on."""
+    own); plus the TCP ports all of those listen on.
+
+    Later scans (:meth:`survivors`, :meth:`kill_survivors`) must never
+    take somebody else's process for one of these: process and group ids
+    are recycled (pids wrap at 32768 on many machines, and parallel test
+    workers start processes all the time).  So a process is recognised by
+    its pid *and* start time, by one of the exact marks the snapshot saw
+    (the mark's random part, not only its prefix, which names the
+    owner's pid), or as a member of a process group that a recognised
+    process still lives in: a group whose members are all gone may be
+    someone else's by now.
+    """
 
     def __init__(self, root):
         self.root = root
@@ -275,8 +286,10 @@ class Started:
         procs = {}
         for proc in psutil.Process(root).children(recursive=True):
             procs[proc.pid] = proc
-        for proc in self._marked():
+        self.marks = set()
+        for proc, marks in self._marked():
             procs[proc.pid] = proc
+            self.marks |= marks
         self.groups = set()
         for proc in list(procs.values()):
             try:
@@ -288,7 +301,7 @@ class Started:
             # an xdist worker does): what it started there is its own.
             self.groups.add(root)
         self.groups.discard(self.own_group)
-        for proc in self._in_groups():
+        for proc in self._in_groups(self.groups):
             procs[proc.pid] = proc
         self.procs = list(procs.values())
         self.keys = {_key(p) for p in self.procs} - {None}
@@ -307,19 +320,36 @@ class Started:
             except psutil.NoSuchProcess:
                 pass
 
-    def _marked(self):
+    def _marked(self, marks=None):
+        """``(process, its marks)`` of the processes carrying a mark of
+        the root's watchdogs: any (by prefix) for the snapshot, one of
+        ``marks`` afterwards."""
         for proc in psutil.process_iter(['environ']):
-            if any(k.startswith(self.mark_prefix)
-                   for k in proc.info['environ'] or ()):
-                yield proc
+            found = {k for k in proc.info['environ'] or ()
+                     if k.startswith(self.mark_prefix)}
+            if marks is not None:
+                found &= marks
+            if found:
+                yield proc, found
 
-    def _in_groups(self):
+    def _in_groups(self, groups):
         for proc in psutil.process_iter():
             try:
-                if os.getpgid(proc.pid) in self.groups:
+                if os.getpgid(proc.pid) in groups:
                     yield proc
             except ProcessLookupError:
                 pass
+
+    def _live_groups(self, procs):
+        """The snapshot's groups that one of ``procs`` (recognised, live
+        processes) is still in."""
+        groups = set()
+        for proc in procs:
+            try:
+                groups.add(os.getpgid(proc.pid))
+            except ProcessLookupError:
+                pass
+        return (groups & self.groups) - {self.own_group}
 
     @property
     def pids(self):
@@ -332,11 +362,13 @@ class Started:
     def survivors(self):
         """What still lives or listens: ``(processes, addresses)``."""
         procs = [p for p in _live(self.procs) if _key(p) in self.keys]
-        # Started after the snapshot, or missed by it.
-        procs += [p for p in _live(self._marked())
-                  if p.pid not in self.pids]
-        procs += [p for p in _live(self._in_groups())
-                  if p.pid not in self.pids]
+        # Started after the snapshot, or missed by it: by an exact mark,
+        # or in a group a recognised process still lives in.
+        procs += [p for p in _live(proc for proc, _ in self._marked(
+            self.marks)) if p.pid not in self.pids]
+        known = {p.pid for p in procs}
+        procs += [p for p in _live(self._in_groups(self._live_groups(procs)))
+                  if p.pid not in known]
         busy = [a for a in self.listening
                 if not ports.can_bind(a.ip, a.port, reuse_addr=True)]
         return procs, busy

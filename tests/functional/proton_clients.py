@@ -187,6 +187,9 @@ class Client(Handler):
         self.disconnected = False
         self.transport_condition = None
         self.remote_closed = False
+        # the condition of the peer's close frame: proton forgets it once
+        # the transport is gone
+        self._closed_with = None
         self._receivers = {}
         kwargs.setdefault('reconnect', False)
         self.connection = clients.container.connect(url, handler=self,
@@ -202,7 +205,7 @@ class Client(Handler):
     @property
     def remote_condition(self):
         """The condition of the peer's close frame, if any."""
-        return self.connection.remote_condition
+        return self.connection.remote_condition or self._closed_with
 
     @property
     def transport(self):
@@ -315,6 +318,7 @@ class Client(Handler):
 
     def on_connection_remote_close(self, event):
         self.remote_closed = True
+        self._closed_with = event.connection.remote_condition
         if event.connection.state & Endpoint.LOCAL_ACTIVE:
             event.connection.close()
 

@@ -34,6 +34,9 @@ from amqp1_fixtures import FakeBroker
 from amqp1_fixtures import FakeRouter
 from tests.functional import proton_clients
 from tests.functional.proton_clients import ACCEPTED
+from tests.functional.proton_clients import MODIFIED
+from tests.functional.proton_clients import REJECTED
+from tests.functional.proton_clients import RELEASED
 from tests.functional.proton_clients import unique
 from tests import realqpid
 
@@ -252,6 +255,124 @@ def test_router_idle_timeout(backend, clients):
     beating = clients.connect(_url(backend), heartbeat=10)
     assert plain.transport.remote_idle_timeout == 8.0
     assert beating.transport.remote_idle_timeout == 8.0
+
+
+#: how a consumer ends a delivery it holds -> what its producer is told:
+#: (state, delivery-failed, undeliverable-here).  Measured on qdrouterd
+#: 1.19: a release reaches the producer as released (it may send again);
+#: a consumer that goes away holding the delivery -- detaching, closing
+#: its connection, or losing it without a close frame -- makes it
+#: modified with delivery-failed (the router cannot know whether the
+#: consumer acted on it).
+CONSUMER_ENDINGS = [
+    ('accepted', (ACCEPTED, False, False)),
+    ('rejected', (REJECTED, False, False)),
+    ('released', (RELEASED, False, False)),
+    ('modified', (MODIFIED, True, False)),
+    ('modified-undeliverable', (MODIFIED, True, True)),
+    ('detached', (MODIFIED, True, False)),
+    ('connection-closed', (MODIFIED, True, False)),
+    ('connection-lost', (MODIFIED, True, False)),
+]
+
+
+@pytest.mark.parametrize('backend', router_rows('consumer-endings'),
+                         indirect=True)
+@pytest.mark.parametrize('ending,expected', CONSUMER_ENDINGS,
+                         ids=[e[0] for e in CONSUMER_ENDINGS])
+def test_router_consumer_endings(backend, clients, ending, expected):
+    """What the producer is told when the consumer holding its message
+    settles it, or goes away with it unsettled."""
+    address = unique(ANYCAST)
+    producer = clients.connect(_url(backend))
+    holder = clients.connect(_url(backend))
+    receiver = holder.receiver(address, credit=1)
+    sender = producer.sender(address)
+    clients.wait(lambda: sender.credit > 0, what='credit')
+    delivery = sender.send(ending)
+    clients.wait(lambda: receiver.unsettled(), what='delivery')
+    if ending == 'detached':
+        receiver.close()
+    elif ending == 'connection-closed':
+        holder.close()
+    elif ending == 'connection-lost':
+        holder.abort()
+    else:
+        item = receiver.unsettled()[0]
+        state = {'accepted': ACCEPTED, 'rejected': REJECTED,
+                 'released': RELEASED}.get(ending, MODIFIED)
+        if ending == 'modified-undeliverable':
+            item.delivery.local.undeliverable = True
+        receiver.settle(item, state)
+    clients.wait(lambda: delivery.settled, what='outcome')
+    remote = delivery.remote
+    assert (delivery.remote_state, remote.failed, remote.undeliverable) == \
+        expected
+
+
+#: outcomes of three copies -> what the producer of a multicast message
+#: gets (qdrouterd 1.19, a standalone router as in a mesh:
+#: test_mesh_behaviour.MULTICAST_OUTCOMES)
+MULTICAST_OUTCOMES = [
+    ((ACCEPTED, REJECTED, ACCEPTED), REJECTED),
+    ((RELEASED, ACCEPTED, MODIFIED), ACCEPTED),
+    ((RELEASED, MODIFIED, RELEASED), MODIFIED),
+    ((RELEASED, RELEASED, RELEASED), RELEASED),
+]
+
+
+@pytest.mark.parametrize('backend', router_rows('multicast-outcome'),
+                         indirect=True)
+def test_router_multicast_outcome(backend, clients):
+    """The producer's outcome waits for every copy: rejected if any copy
+    was, else accepted if any was, else modified, else released."""
+    address = unique('openstack.org/om/rpc/multicast')
+    client = clients.connect(_url(backend))
+    consumers = [client.receiver(address, credit=10, name=unique('c'))
+                 for _ in range(3)]
+    sender = client.sender(address)
+    clients.wait(lambda: sender.credit > 0, what='credit')
+    got = []
+    for states, _ in MULTICAST_OUTCOMES:
+        delivery = sender.send(str(states))
+        clients.wait(lambda: all(c.unsettled() for c in consumers),
+                     what='the copies')
+        for consumer, state in zip(consumers, states):
+            consumer.settle(consumer.unsettled()[0], state,
+                            failed=state == MODIFIED)
+        clients.wait(lambda: delivery.settled, what='outcome')
+        got.append(delivery.remote_state)
+    assert got == [outcome for _, outcome in MULTICAST_OUTCOMES]
+
+
+@pytest.mark.parametrize('backend', router_rows('waiting-for-credit'),
+                         indirect=True)
+def test_router_message_waiting_for_credit_when_its_consumer_goes(
+        backend, clients):
+    """A message waiting in the router for its consumer's credit never
+    reached it: when that consumer detaches it is released, even where
+    another consumer could take it (measured on qdrouterd 1.19)."""
+    address = unique(ANYCAST)
+    client = clients.connect(_url(backend))
+    # Links of one connection need names of their own.
+    stingy = client.receiver(address, credit=0, name=unique('stingy'))
+    generous = client.receiver(address, credit=10, name=unique('generous'))
+    sender = client.sender(address)
+    clients.wait(lambda: sender.credit > 0, what='credit')
+    deliveries = [sender.send(i) for i in range(4)]
+    client.sync()
+    taken = list(generous.bodies)
+    stingy.close()
+    clients.wait(lambda: all(d.settled for i, d in enumerate(deliveries)
+                             if i not in taken), what='the others')
+    client.sync()
+    # What generous did not have then never reaches it.
+    assert generous.bodies == taken
+    for i in range(len(taken)):
+        generous.settle(i)
+    clients.wait(lambda: all(d.settled for d in deliveries), what='outcomes')
+    assert [d.remote_state for d in deliveries] == [
+        ACCEPTED if i in taken else RELEASED for i in range(4)]
 
 
 # --- brokers ---------------------------------------------------------------

@@ -180,3 +180,75 @@ def test_real_daemons(pytester, real):
     '''.format(kind=kind, real=real))
     run(pytester, '--amqp1-daemons',
         '--amqp1-require-real').assert_outcomes(passed=1)
+
+
+def test_mesh_fixtures(pytester):
+    pytester.makepyfile('''
+        from amqp1_fixtures import pytest_plugin as amqp1
+
+        line = amqp1.mesh(links=[('B', 'A', 1), ('C', 'B', 1)])
+
+        def test_default(amqp1_mesh):
+            assert amqp1_mesh.impl == 'fake'
+            assert sorted(amqp1_mesh.routers) == ['A', 'B', 'C']
+            assert amqp1_mesh.routers['B'].mesh()['routes']['A']
+
+        def test_line(line):
+            assert line.routers['A'].mesh()['routes']['C'] == {
+                'cost': 2, 'next_hop': 'B'}
+    ''')
+    run(pytester).assert_outcomes(passed=2)
+
+
+def test_routers_setting_meshes_every_service(pytester):
+    pytester.makepyfile('''
+        def test_dual(amqp1_qpid_dual, amqp1_mesh):
+            svc = amqp1_qpid_dual
+            assert sorted(svc.router_urls) == ['A', 'B']
+            env = svc.environ_vars()
+            assert env['RPC_TRANSPORT_URL'] == svc.router.spread_url
+            assert env['RPC_TRANSPORT_URL_B'] == svc.router_urls['B']
+            assert sorted(amqp1_mesh.routers) == ['A', 'B']
+
+        def test_broker_only(amqp1_qpid):
+            assert amqp1_qpid.router_urls == {}
+    ''')
+    run(pytester, '--amqp1-routers', '2').assert_outcomes(passed=2)
+    # Only the fixtures with a router read the setting.
+    result = run(pytester, '--amqp1-routers', '0')
+    result.assert_outcomes(errors=1, passed=1)
+    result.stdout.fnmatch_lines(['*a number from 1 to 26*'])
+
+
+def test_rabbitmq_mode_and_hybrid_over_amqp_with_fakes(pytester):
+    pytester.makepyfile('''
+        def test_rabbitmq(amqp1_rabbitmq_mode):
+            assert type(amqp1_rabbitmq_mode.rabbitmq).__name__ == \\
+                'FakeRabbitMQ'
+            assert amqp1_rabbitmq_mode.rpc_url == \\
+                amqp1_rabbitmq_mode.notify_url
+
+        def test_hybrid(amqp1_qpid_hybrid):
+            assert amqp1_qpid_hybrid.notify_driver == 'amqp'
+            assert amqp1_qpid_hybrid.notify_url.startswith('amqp://')
+            assert type(amqp1_qpid_hybrid.notify_backend).__name__ == \\
+                'FakeRabbitMQ'
+    ''')
+    run(pytester, '--amqp1-notify-driver', 'amqp').assert_outcomes(passed=2)
+
+
+def test_rabbitmq_mode_daemons_share_the_session_node(pytester):
+    from amqp1_fixtures.daemons import rabbitmq4
+    if not rabbitmq4.find_rabbitmq4_server():
+        pytest.skip(rabbitmq4.absent_reason())
+    pytester.makepyfile('''
+        def test_one(amqp1_rabbitmq_mode, amqp1_rabbitmq4_session):
+            assert amqp1_rabbitmq_mode.rabbitmq is amqp1_rabbitmq4_session
+            assert amqp1_rabbitmq_mode.rpc_url.startswith('amqp://')
+
+        def test_two(amqp1_service, amqp1_rabbitmq4_session):
+            assert amqp1_service.mode == 'rabbitmq'
+            assert amqp1_service.rabbitmq is amqp1_rabbitmq4_session
+    ''')
+    run(pytester, '--amqp1-daemons', '--amqp1-mode',
+        'rabbitmq').assert_outcomes(passed=2)

@@ -36,7 +36,7 @@ DEFAULT_HOST_IP=127.0.0.1
 # guide_files: README.rst and the DevStack pages of the guide, sorted
 function guide_files {
     echo "$README"
-    find "$GUIDE" -name '*.rst' | sort
+    find "$GUIDE" -name '.*' -prune -o -name '*.rst' -print | sort
 }
 
 # readme_section: the text of every file guide_files names

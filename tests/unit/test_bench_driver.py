@@ -121,3 +121,28 @@ class TestTable(testtools.TestCase):
                if line.startswith('sequential')][0]
         self.assertIn('3.00x', row)   # new / 14.9
         self.assertIn('1.50x', row)   # new / before
+
+    def test_rabbitmq4_table_and_targets(self):
+        runs = {'new': driver_bench.best([self._run(300.0)]),
+                'old': driver_bench.best([self._run(100.0)]),
+                'rabbit': None,
+                'new-rabbitmq4': driver_bench.best([self._run(160.0)]),
+                'rabbit-rabbitmq4': driver_bench.best([self._run(100.0)])}
+        checks = driver_bench.checks(runs)
+        self.assertTrue(checks['rabbitmq4-sequential']['pass'])  # 1.6x
+        self.assertEqual('>= 1.5x', checks['rabbitmq4-threaded']['target'])
+        results = {'runs': {'threading': runs}, 'rabbitmq4': '4.0.5',
+                   'checks': {'threading': checks}}
+        table = driver_bench.format_rabbitmq4_table(results, 'threading')
+        self.assertIn('RabbitMQ 4.0.5', table.splitlines()[0])
+        row = [line for line in table.splitlines()
+               if line.startswith('sequential')][0]
+        self.assertIn('1.60x', row)
+        self.assertIn('PASS', row)
+        report = driver_bench.format_report(dict(
+            results, settings={'messages': 5, 'repeat': 1},
+            env={'cpus': 2, 'python': '3', 'platform': 'p',
+                 'loadavg': (0, 0, 0), 'oslo.messaging': {}}))
+        self.assertIn("amqp:// on RabbitMQ 4", report)
+        runs['new-rabbitmq4'] = None
+        self.assertNotIn('rabbitmq4-sequential', driver_bench.checks(runs))

@@ -61,3 +61,17 @@ class TestGetSetting(testtools.TestCase):
         err = self.assertRaises(exceptions.ConfigError,
                                 pytest_plugin.get_setting, config, 'mode')
         self.assertIn('qpid-hybrid', str(err))
+
+    def test_notify_driver(self):
+        self.assertEqual('rabbit', pytest_plugin.get_setting(
+            FakeConfig(), 'notify_driver'))
+        config = FakeConfig(options={'amqp1_notify_driver': 'amqp'},
+                            ini={'amqp1_notify_driver': 'kafka'})
+        self.assertEqual('amqp', pytest_plugin.get_setting(
+            config, 'notify_driver'))
+        err = self.assertRaises(exceptions.ConfigError,
+                                pytest_plugin.get_setting,
+                                FakeConfig(ini={'amqp1_notify_driver':
+                                                'kafka'}),
+                                'notify_driver')
+        self.assertEqual('amqp1_notify_driver (ini)', err.option)

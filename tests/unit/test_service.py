@@ -14,12 +14,42 @@ NOTIFY = 'amqp://u:p@127.0.0.1:5672/'
 class TestModes(testtools.TestCase):
 
     def test_devstack_words(self):
-        self.assertEqual(('qpid', 'qpid-dual', 'qpid-hybrid', 'external'),
-                         service.SERVICE_MODES)
+        self.assertEqual(('qpid', 'qpid-dual', 'qpid-hybrid', 'rabbitmq',
+                          'external'), service.SERVICE_MODES)
         self.assertEqual(('broker', 'broker'), service.LAYOUT['qpid'])
         self.assertEqual(('router', 'broker'), service.LAYOUT['qpid-dual'])
         self.assertEqual(('router', 'rabbitmq'),
                          service.LAYOUT['qpid-hybrid'])
+        self.assertEqual(('rabbitmq4', 'rabbitmq4'),
+                         service.LAYOUT['rabbitmq'])
+
+    def test_hybrid_notify_driver(self):
+        self.assertEqual(('router', 'rabbitmq'),
+                         service.layout('qpid-hybrid'))
+        self.assertEqual(('router', 'rabbitmq'),
+                         service.layout('qpid-hybrid', 'rabbit'))
+        self.assertEqual(('router', 'rabbitmq4'),
+                         service.layout('qpid-hybrid', 'amqp'))
+        svc = service.Amqp1Service('qpid-hybrid', notify_driver='amqp')
+        self.assertEqual(('amqp', 'rabbitmq'),
+                         (svc.notify_driver, svc.oslo_backend))
+        self.assertIsNone(service.Amqp1Service('qpid').notify_driver)
+
+    def test_notify_driver_only_for_hybrid(self):
+        err = self.assertRaises(exceptions.ConfigError,
+                                service.Amqp1Service, 'rabbitmq',
+                                notify_driver='amqp')
+        self.assertEqual('notify_driver', err.option)
+        err = self.assertRaises(exceptions.ConfigError,
+                                service.Amqp1Service, 'qpid-hybrid',
+                                notify_driver='kafka')
+        self.assertIn("'kafka'", str(err))
+
+    def test_rabbitmq4_process_serves_no_tls(self):
+        err = self.assertRaises(exceptions.ConfigError,
+                                service.make_backend, 'rabbitmq4',
+                                daemons=True, tls=object())
+        self.assertEqual('tls', err.option)
 
     def test_unknown_mode_lists_valid_ones(self):
         err = self.assertRaises(exceptions.ConfigError,
@@ -32,16 +62,19 @@ class TestModes(testtools.TestCase):
         self.assertRaises(exceptions.ConfigError, service.Amqp1Service,
                           'qpid', rpc_url=RPC)
 
-    def test_rabbitmq_only_for_hybrid(self):
+    def test_rabbitmq_only_for_modes_using_one(self):
         self.assertRaises(exceptions.ConfigError, service.Amqp1Service,
                           'qpid-dual', rabbitmq=object())
+        for mode in ('qpid-hybrid', 'rabbitmq'):
+            service.Amqp1Service(mode, rabbitmq=object())
 
     def test_oslo_backend_names_the_notification_intermediary(self):
         names = {m: service.Amqp1Service(m).oslo_backend
                  for m in service.MODES}
         self.assertEqual({'qpid': 'qpidd', 'qpid-dual': 'qpidd',
-                          'qpid-hybrid': None, 'external': None,
-                          'router': 'qdrouterd', 'broker': 'qpidd'}, names)
+                          'qpid-hybrid': None, 'rabbitmq': 'rabbitmq',
+                          'external': None, 'router': 'qdrouterd',
+                          'broker': 'qpidd'}, names)
 
     def test_transport_environ(self):
         self.assertEqual(

@@ -6,8 +6,10 @@ without harm -- and the same topology is shared with oslo.messaging's
 rabbit driver on the same node (what each side sees of the other's
 messages: tests/functional/rabbit/test_rabbitmq4_behaviour.py).
 
-Proton clients stand in for the driver (it does not speak RabbitMQ 4
-yet); skipped with the reason where there is no RabbitMQ 4."""
+Proton clients apply the plans, so that what RabbitMQ does with each is
+seen without the driver (the driver on RabbitMQ 4: test_rabbitmq4.py and
+test_rabbitmq4_interop.py); skipped with the reason where there is no
+RabbitMQ 4."""
 
 import dataclasses
 import json

@@ -132,7 +132,8 @@ def test_rpc_listen_default():
                             '/queues/compute_fanout_abc123')
     shared = dict(durable=False, exclusive=False, auto_delete=False,
                   arguments={})
-    own = dict(durable=True, exclusive=False, auto_delete=False,
+    # the rabbit driver's fanout and reply queues: transient, expiring
+    own = dict(durable=False, exclusive=False, auto_delete=False,
                arguments={'x-expires': 1800000})
     assert plan.requests() == [
         r4.ManagementRequest('PUT', '/exchanges/openstack', {
@@ -160,15 +161,17 @@ def test_rpc_listen_default():
     assert plan.reply_to is None
 
 
-@pytest.mark.parametrize('options, shared_args, own_args, durable', [
-    (DURABLE, {}, {'x-expires': 1800000}, True),
-    (QUORUM, {'x-queue-type': 'quorum', 'x-delivery-limit': 5},
-     {'x-expires': 1800000}, True),
-    (TRANSIENT_QUORUM, {}, {'x-queue-type': 'quorum',
-                            'x-expires': 1800000}, False),
-    (r4.Options(rabbit_transient_queues_ttl=0), {}, {}, False),
-], ids=['durable', 'quorum', 'transient-quorum', 'no-ttl'])
-def test_rpc_listen_options(options, shared_args, own_args, durable):
+@pytest.mark.parametrize(
+    'options, shared_args, own_args, durable, own_durable', [
+        (DURABLE, {}, {'x-expires': 1800000}, True, False),
+        (QUORUM, {'x-queue-type': 'quorum', 'x-delivery-limit': 5},
+         {'x-expires': 1800000}, True, False),
+        (TRANSIENT_QUORUM, {}, {'x-queue-type': 'quorum',
+                                'x-expires': 1800000}, False, True),
+        (r4.Options(rabbit_transient_queues_ttl=0), {}, {}, False, False),
+    ], ids=['durable', 'quorum', 'transient-quorum', 'no-ttl'])
+def test_rpc_listen_options(options, shared_args, own_args, durable,
+                            own_durable):
     requests = r4.rpc_listen('t', 's', 'u', options=options).requests()
     queues = {r.path: r.body for r in requests
               if r.path.startswith('/queues/')}
@@ -176,7 +179,7 @@ def test_rpc_listen_options(options, shared_args, own_args, durable):
     assert queues['/queues/t']['durable'] is durable
     assert queues['/queues/t.s'] == queues['/queues/t']
     assert queues['/queues/t_fanout_u']['arguments'] == own_args
-    assert queues['/queues/t_fanout_u']['durable'] is True
+    assert queues['/queues/t_fanout_u']['durable'] is own_durable
 
 
 def test_reply_queue():
@@ -185,7 +188,7 @@ def test_reply_queue():
     assert plan.reply_to == '/queues/reply_0123abcd'
     assert plan.requests() == [r4.ManagementRequest(
         'PUT', '/queues/reply_0123abcd', {
-            'durable': True, 'exclusive': False, 'auto_delete': False,
+            'durable': False, 'exclusive': False, 'auto_delete': False,
             'arguments': {'x-expires': 1800000}})]
     assert plan.cleanup_requests() == [
         r4.ManagementRequest('DELETE', '/queues/reply_0123abcd')]
@@ -251,3 +254,71 @@ def test_check_response(status, ok):
             r4.check_response(request, status, 'why')
         assert (err.value.status, err.value.text) == (status, 'why')
         assert str(err.value) == 'PUT /queues/q: %s why' % status
+
+
+# --- the driver's addresser ----------------------------------------------
+
+def _target(**kwargs):
+    from oslo_messaging import Target
+    return Target(**kwargs)
+
+
+@pytest.mark.parametrize('target, service, address, declared', [
+    (dict(topic='t'), 'rpc', '/exchanges/openstack/t', ['openstack']),
+    (dict(topic='t', server='s'), 'rpc', '/exchanges/openstack/t.s',
+     ['openstack']),
+    (dict(topic='t', server='s', fanout=True), 'rpc', '/exchanges/t_fanout',
+     ['t_fanout']),
+    (dict(topic='t', exchange='nova'), 'rpc', '/exchanges/nova/t',
+     ['nova']),
+    (dict(topic='n.info'), 'notify', '/exchanges/openstack/n.info',
+     ['openstack', 'n.info', 'openstack->n.info']),
+], ids=['topic', 'server', 'fanout', 'exchange', 'notification'])
+def test_addresser_send_plan(target, service, address, declared):
+    plan = r4.Addresser().send_plan(_target(**target), service)
+    assert plan.address == address
+    assert r4.Addresser().resolve(_target(**target), service) == address
+    names = [getattr(s, 'name', None) or '%s->%s' % (s.exchange, s.queue)
+             for s in plan.declare]
+    assert names == declared
+
+
+def test_addresser_exchanges():
+    addresser = r4.Addresser(r4.Options(control_exchange='ctl'), 'rpcx',
+                             'notifyx')
+    assert addresser.resolve(_target(topic='t')) == '/exchanges/rpcx/t'
+    assert addresser.resolve(_target(topic='n.info'), 'notify') == \
+        '/exchanges/notifyx/n.info'
+    plain = r4.Addresser(r4.Options(control_exchange='ctl'))
+    assert plain.resolve(_target(topic='t')) == '/exchanges/ctl/t'
+
+
+def test_addresser_listen_plan():
+    t = _target(topic='t', server='s')
+    addresses, declare, cleanup = r4.Addresser().listen_plan(
+        [(t, 'unicast', 'rpc'), (t, 'multicast', 'rpc'),
+         (t, 'anycast', 'rpc')], 'u1')
+    assert addresses == ('/queues/t.s', '/queues/t_fanout_u1', '/queues/t')
+    assert declare == r4.rpc_listen('t', 's', 'u1').declare
+    assert [q.name for q in cleanup] == ['t_fanout_u1']
+    notify = [(_target(topic='n.info'), 'anycast', 'notify'),
+              (_target(topic='n.error'), 'anycast', 'notify')]
+    addresses, declare, cleanup = r4.Addresser().listen_plan(notify, 'u2')
+    assert addresses == ('/queues/n.info', '/queues/n.error')
+    # the exchange once, each queue and its binding
+    assert [type(s).__name__ for s in declare] == [
+        'ExchangeSpec', 'QueueSpec', 'BindingSpec', 'QueueSpec',
+        'BindingSpec']
+    assert cleanup == ()
+
+
+def test_options_from_the_rabbit_group():
+    class Group:
+        amqp_durable_queues = True
+        rabbit_quorum_queue = False
+        rabbit_transient_queues_ttl = 60
+    options = r4.options_from(Group(), 'nova')
+    assert options == r4.Options(control_exchange='nova',
+                                 amqp_durable_queues=True,
+                                 rabbit_transient_queues_ttl=60)
+    assert r4.options_from(None, None) == r4.Options()

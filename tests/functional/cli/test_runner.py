@@ -27,6 +27,26 @@ for name in ('RPC_TRANSPORT_URL', 'NOTIFY_TRANSPORT_URL', 'TRANSPORT_URL',
 sys.exit(int(sys.argv[1]))
 '''
 
+# A consumer on one connection, a producer on another, through
+# RPC_TRANSPORT_URL: prints the URLs and the outcome.
+CROSS = '''
+import os
+from tests.functional import proton_clients
+url = os.environ['RPC_TRANSPORT_URL']
+for name in sorted(os.environ):
+    if name.startswith('RPC_TRANSPORT_URL'):
+        print('%s=%s' % (name, os.environ[name]))
+with proton_clients.Clients(timeout=30) as clients:
+    consumer = clients.connect(url).receiver('mesh-run-test', credit=1)
+    producer = clients.connect(url).sender('mesh-run-test')
+    clients.wait(lambda: producer.credit > 0)
+    delivery = producer.send('across')
+    clients.wait(lambda: consumer.received)
+    consumer.settle(0)
+    clients.wait(lambda: delivery.remote_state)
+    print('OUTCOME=%s' % delivery.remote_state.name.lower())
+'''
+
 # Says "ready" once it handles SIGTERM, then exits 7 on it.
 WAIT_TERM = '''
 import signal, sys
@@ -34,6 +54,26 @@ signal.signal(signal.SIGTERM, lambda *a: sys.exit(7))
 print('ready', flush=True)
 while True:
     signal.pause()
+'''
+
+
+# Opens each exported URL with proton and prints the product in its Open.
+SHOW_PRODUCTS = '''
+import os
+from urllib import parse
+from proton.utils import BlockingConnection
+for name in ('RPC_TRANSPORT_URL', 'NOTIFY_TRANSPORT_URL'):
+    url = parse.urlsplit(os.environ[name])
+    login = {}
+    if url.username:
+        login = dict(user=parse.unquote(url.username), allowed_mechs='PLAIN',
+                     password=parse.unquote(url.password))
+    conn = BlockingConnection('amqp://%s:%d' % (url.hostname, url.port),
+                              timeout=10, **login)
+    props = {str(k): v for k, v in conn.conn.remote_properties.items()}
+    print('%s %s %s' % (name, props['product'], props['version']))
+    conn.close()
+print('AMQP1_BACKEND %s' % os.environ['AMQP1_BACKEND'])
 '''
 
 
@@ -97,11 +137,41 @@ class TestRun(testtools.TestCase):
         self.assertNotIn(password, result.stderr)
         self.assertIn('bob:***@', result.stderr)
 
+    def test_routers_a_mesh_whose_connections_are_dealt(self):
+        # Two proton clients through RPC_TRANSPORT_URL: the first
+        # connection goes to A, the second to B, so the message crosses.
+        result = run('qpid-dual', '--routers', '2', '--', sys.executable,
+                     '-c', CROSS)
+        self.assertEqual(0, result.returncode, result.stderr)
+        shown = dict(line.split('=', 1) for line in result.stdout.split())
+        self.assertEqual('accepted', shown['OUTCOME'])
+        self.assertNotIn(shown['RPC_TRANSPORT_URL'],
+                         (shown['RPC_TRANSPORT_URL_A'],
+                          shown['RPC_TRANSPORT_URL_B']))
+        self.assertStderrLines(result.stderr)
+        self.assertIn('a mesh of 2 in-process routers A, B, connections '
+                      'dealt in turn', result.stderr)
+        self.assertIn('mesh: 1 messages crossed between routers, of 1 from '
+                      'producers (A 0/0/1, B 1/1/0', result.stderr)
+
+    def test_routers_refused_where_they_do_not_apply(self):
+        for mode, option, text in (
+                ('qpid', '--routers=2', "mode 'qpid' has no router"),
+                ('qpid-dual', '--routers=0', 'a number from 1 to 26'),
+                ('qpid-dual', '--routers=x', 'a number from 1 to 26')):
+            result = run(mode, option, '--', 'true')
+            self.assertEqual(2, result.returncode)
+            self.assertIn(text, result.stderr)
+        env = dict(os.environ, TRANSPORT_URL='amqp://bus.example:5672/')
+        result = run('external', '--routers', '2', '--', 'true', env=env)
+        self.assertIn('--routers does not apply to external mode',
+                      result.stderr)
+
     def test_unknown_mode(self):
         result = run('rabbit', '--', 'true')
         self.assertEqual(2, result.returncode)
-        self.assertIn('valid modes: qpid, qpid-dual, qpid-hybrid, external',
-                      result.stderr)
+        self.assertIn('valid modes: qpid, qpid-dual, qpid-hybrid, rabbitmq, '
+                      'external', result.stderr)
 
     def test_backend_start_failure(self):
         env = dict(os.environ, AMQP1_RABBITMQ_SERVER='/nonexistent/rabbit')
@@ -255,3 +325,47 @@ class TestRunRealDaemons(testtools.TestCase):
         port = int(env['RPC_TRANSPORT_URL'].rsplit(':', 1)[1].strip('/'))
         # stopped with the command
         self.assertFalse(ports.accepts_connections('127.0.0.1', port))
+
+
+class TestRunRabbitMQ(testtools.TestCase):
+    """``run rabbitmq`` and ``run qpid-hybrid --notify-driver amqp``: the
+    URLs lead to a RabbitMQ 4 (the fake, or with --daemons the real node,
+    skipped where absent)."""
+
+    def products(self, *args):
+        result = run(*args, '--', sys.executable, '-c', SHOW_PRODUCTS)
+        self.assertEqual(0, result.returncode, result.stderr)
+        return result, dict(line.split(' ', 1)
+                            for line in result.stdout.splitlines())
+
+    def test_rabbitmq_fake(self):
+        result, seen = self.products('rabbitmq')
+        self.assertEqual({'RPC_TRANSPORT_URL': 'RabbitMQ 4.0.5',
+                          'NOTIFY_TRANSPORT_URL': 'RabbitMQ 4.0.5',
+                          'AMQP1_BACKEND': 'rabbitmq'}, seen)
+        self.assertRegex(result.stderr, r'RPC: amqp://amqp1fx:\*\*\*@'
+                         r'127\.0\.0\.1:\d+/ \(in-process FakeRabbitMQ\)')
+
+    def test_hybrid_notifications_over_amqp(self):
+        result, seen = self.products('qpid-hybrid', '--notify-driver',
+                                     'amqp')
+        self.assertEqual('qpid-dispatch-router 0.1.0',
+                         seen['RPC_TRANSPORT_URL'])
+        self.assertEqual('RabbitMQ 4.0.5', seen['NOTIFY_TRANSPORT_URL'])
+        self.assertIn('starting qpid-hybrid (notifications over amqp://)',
+                      result.stderr)
+
+    def test_notify_driver_of_another_mode(self):
+        result = run('rabbitmq', '--notify-driver', 'amqp', '--', 'true')
+        self.assertEqual(2, result.returncode)
+        self.assertIn('--notify-driver applies to qpid-hybrid only',
+                      result.stderr)
+
+    def test_rabbitmq_daemons(self):
+        from amqp1_fixtures.daemons import rabbitmq4
+        if not rabbitmq4.find_rabbitmq4_server():
+            self.skipTest(rabbitmq4.absent_reason())
+        result, seen = self.products('rabbitmq', '--daemons')
+        self.assertTrue(seen['RPC_TRANSPORT_URL'].startswith('RabbitMQ 4.'))
+        self.assertRegex(result.stderr, r'RPC: amqp://amqp1fx:\*\*\*@'
+                         r'127\.0\.0\.1:\d+/ \(rabbitmq4 pid \d+\)')

@@ -247,21 +247,48 @@ class TestServeRouter(ServeTestCase):
         self.assertOneLineError(
             process, serve.EXIT_CONFIG, "%s:3: option 'linkCapacity'" % conf)
 
-    def test_interior_router_exits_2_until_the_mesh_engine(self):
-        # The stand-in reads a mesh router's file, but does not join a
-        # mesh yet: it says so instead of serving a lone router.
-        conf = config.render_qdrouterd_conf(
-            self.path('qdrouterd.conf'), port=0, connectors=[
-                config.InterRouterConnector('127.0.0.1', 5673)])
-        with open(conf) as f:
-            line = 1 + f.read().splitlines().index(
-                '    role: inter-router')
-        process = self.start('router', conf)
-        self.assertOneLineError(
-            process, serve.EXIT_CONFIG,
-            "%s:%d: option 'role': mode interior: the stand-in reads "
-            "inter-router listeners and connectors but does not join a "
-            "mesh yet" % (conf, line))
+    def test_interior_routers_join_a_mesh(self):
+        # Two stand-ins from the files the renderer writes for a mesh: B's
+        # connector finds A's inter-router listener, and a message from a
+        # producer on B reaches a consumer on A.
+        from amqp1_fixtures.daemons import ports
+        from amqp1_fixtures.router import mesh_probe
+
+        mesh_port = self.useFixture(ports.ReservedPort()).port
+        a = self.start_ready('router', config.render_qdrouterd_conf(
+            self.path('a.conf'), port=0, router_id='A',
+            inter_router_listeners=[config.InterRouterListener(
+                port=mesh_port)]))
+        b = self.start_ready('router', config.render_qdrouterd_conf(
+            self.path('b.conf'), port=0, router_id='B',
+            connectors=[config.InterRouterConnector(
+                '127.0.0.1', mesh_port, cost=2)]))
+        mesh_probe.wait_converged(
+            {name: 'amqp://127.0.0.1:%d' % process.port
+             for name, process in (('A', a), ('B', b))}, TIMEOUT)
+        self.assertEqual(0, b.stop())
+        self.assertEqual(0, a.stop())
+
+    def test_what_the_stand_in_does_not_implement_exits_2(self):
+        for text, line, option, reason in (
+                ('router {\n  mode: edge\n}\n', 2, 'mode',
+                 "mode 'edge' is not supported by the stand-in"),
+                ('router {\n  mode: interior\n}\nlistener {\n}\n'
+                 'linkRoute {\n  prefix: x\n}\n', 6, 'linkRoute',
+                 'a qdrouterd linkRoute section is not supported'),
+                ('router {\n  mode: interior\n}\nlistener {\n}\n'
+                 'autoLink {\n  address: x\n}\n', 6, 'autoLink',
+                 'a qdrouterd autoLink section is not supported'),
+                ('router {\n  mode: interior\n}\nlistener {\n}\n'
+                 'listener {\n  role: edge\n}\n', 7, 'role',
+                 "role 'edge' is not supported")):
+            conf = self.path('qdrouterd.conf')
+            with open(conf, 'w') as f:
+                f.write(text)
+            process = self.start('router', conf)
+            self.assertOneLineError(
+                process, serve.EXIT_CONFIG, "%s:%d: option '%s': %s"
+                % (conf, line, option, reason))
 
     def test_sasldb_exits_2(self):
         conf = config.render_qdrouterd_conf(self.path('qdrouterd.conf'),

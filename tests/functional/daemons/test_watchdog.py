@@ -286,3 +286,42 @@ class TestPytestPlugin(OrphanCase):
         # The controller saw the crash and went on to its report.
         child.stdout.wait_for(lambda x: 'crashed while running' in x, 60)
         self.assertEqual(1, child.proc.wait(60))
+
+
+class TestRecycledIds(testtools.TestCase):
+    """orphans.Started never takes somebody else's process for a survivor
+    of the child it watched, when ids it noted have been recycled (a
+    real qdrouterd of a parallel test was once SIGKILLed mid-test, and
+    this was the suspect)."""
+
+    def test_a_recycled_group_or_owner_id_is_not_ours(self):
+        # A child in a session of its own, with a grandchild in its group.
+        child = orphans.Child([sys.executable, '-c', textwrap.dedent('''
+            import subprocess, sys, time
+            subprocess.Popen(['sleep', '60'])
+            print('started', flush=True)
+            time.sleep(60)
+            ''')])
+        self.addCleanup(child.kill)
+        child.stdout.wait_for(lambda x: x.startswith('started'), 30)
+        started = orphans.Started(child.pid)
+        self.assertEqual({child.pid}, started.groups)
+        self.assertEqual(2, len(started.procs))
+        os.killpg(child.pid, signal.SIGKILL)
+        child.kill()
+        started.wait_gone()
+        # Somebody else's process, as recycled ids would make it look:
+        # its group's id is one the snapshot noted, and it carries a mark
+        # named after the child's pid (a watchdog of a later process that
+        # got that pid).
+        stranger = psutil.Popen(
+            ['sleep', '60'], start_new_session=True,
+            env=dict(os.environ, **{started.mark_prefix + 'feedbeef': '1'}))
+        self.addCleanup(stranger.wait)
+        self.addCleanup(stranger.kill)
+        started.groups.add(stranger.pid)
+        procs, _ = started.survivors()
+        self.assertNotIn(stranger.pid, [p.pid for p in procs])
+        started.kill_survivors()
+        self.assertIsNone(stranger.poll())
+        self.assertEqual(psutil.STATUS_SLEEPING, stranger.status())

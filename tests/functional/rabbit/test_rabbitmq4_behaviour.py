@@ -3,10 +3,11 @@
 Every scenario is a plain proton client (tests.functional.proton_clients,
 and pika for the AMQP 0-9-1 side) over TCP, and runs once per
 implementation, one test id per implementation, as test_behaviour.py does
-for FakeRouter/qdrouterd: today the real RabbitMQ 4 (``rabbitmq4``, the
-node of tools/rabbitmq4-setup.sh, skipped with the reason where absent);
-an in-process fake of it becomes a second row of :data:`IMPLS`, and where
-it still differs, a strict xfail listed in :data:`DIFFERENCES`.
+for FakeRouter/qdrouterd: the in-process fake (``FakeRabbitMQ``) and the
+real RabbitMQ 4 (``rabbitmq4``, the node of tools/rabbitmq4-setup.sh,
+skipped with the reason where absent).  Where the fake still differs, its
+row is a strict xfail listed in :data:`DIFFERENCES`; the AMQP 0-9-1
+scenarios (pika) have the real row only: the fake speaks AMQP 1.0 alone.
 
 Every assertion was first observed on rabbitmq-server 4.0.5 (Debian 13,
 Erlang 27).  One node serves a whole module (it takes seconds to start);
@@ -23,6 +24,7 @@ from proton import symbol
 from proton import Terminus
 
 from amqp1_fixtures.daemons import rabbitmq4
+from amqp1_fixtures.rabbit import FakeRabbitMQ
 from tests.functional import proton_clients
 from tests.functional import rabbitmq4_clients
 from tests.functional.proton_clients import ACCEPTED
@@ -34,10 +36,19 @@ from tests.functional.rabbitmq4_clients import Management
 from tests.functional.rabbitmq4_clients import quote
 from tests import rabbitmq4_cases
 
-IMPLS = ('rabbitmq4',)
+IMPLS = ('FakeRabbitMQ', 'rabbitmq4')
+#: the implementations that speak AMQP 0-9-1 too
+AMQP_091_IMPLS = ('rabbitmq4',)
 #: scenario -> why a fake still differs from the real broker
-DIFFERENCES = {}
-FAKES = ()
+DIFFERENCES = {
+    'credit-before-attach': (
+        "RabbitMQ 4.0.5's sending links start at delivery-count 2**32-5, "
+        'so a flow sent before its attach answer (reckoned from 0) grants '
+        '5 credits more than asked (measured: 2 -> 7, 1 -> 6, 7 -> 12); '
+        'proton, the engine of the fake, has no way to set a sending '
+        "link's initial delivery-count"),
+}
+FAKES = ('FakeRabbitMQ',)
 
 #: the user an ANONYMOUS login acts as on the module's node
 ANONYMOUS_USER = 'anonymous-client'
@@ -46,11 +57,11 @@ ANONYMOUS_USER = 'anonymous-client'
 LOCAL_TRANSACTIONS = 'amqp:local-transactions'
 
 
-def rows(scenario=None):
-    """One ``backend`` parameter per implementation."""
+def rows(scenario=None, impls=IMPLS):
+    """One ``backend`` parameter per implementation of ``impls``."""
     reason = DIFFERENCES.get(scenario)
     params = []
-    for impl in IMPLS:
+    for impl in impls:
         marks = ()
         if reason and impl in FAKES:
             marks = pytest.mark.xfail(strict=True, reason=reason)
@@ -59,13 +70,15 @@ def rows(scenario=None):
 
 
 def _make(impl):
+    users = {'amqp1fx': 'amqp1fx-behaviour-secret',
+             ANONYMOUS_USER: 'anonymous-client-secret'}
+    if impl == 'FakeRabbitMQ':
+        return FakeRabbitMQ(users=users, anonymous_user=ANONYMOUS_USER)
     if impl == 'rabbitmq4':
         if not rabbitmq4.find_rabbitmq4_server():
             pytest.skip(rabbitmq4.absent_reason())
-        return rabbitmq4.RabbitMQ4Daemon(
-            users={'amqp1fx': 'amqp1fx-behaviour-secret',
-                   ANONYMOUS_USER: 'anonymous-client-secret'},
-            anonymous_user=ANONYMOUS_USER)
+        return rabbitmq4.RabbitMQ4Daemon(users=users,
+                                         anonymous_user=ANONYMOUS_USER)
     raise ValueError(impl)
 
 
@@ -375,6 +388,27 @@ def test_v2_null_target_uses_to(backend, clients):
 
 
 @pytest.mark.parametrize('backend', rows(), indirect=True)
+def test_presettled_to_a_missing_exchange_detaches_the_relay(backend,
+                                                             clients):
+    """A pre-settled message (nothing to reject) to a missing exchange on
+    an anonymous relay detaches that link with ``amqp:not-found``, the
+    delivery tag in the condition's info; one nobody takes is dropped
+    silently."""
+    client = connect(clients, backend)
+    quiet = sender(clients, client, None, presettled=True)
+    quiet.send('nobody', address='/exchanges/amq.direct/%s' % unique('k'))
+    relay = sender(clients, client, None, presettled=True)
+    missing = unique('x')
+    relay.send('lost', address='/exchanges/%s/k' % missing)
+    where, condition, description = refusal(clients, relay.link)
+    assert (where, condition) == ('link', 'amqp:not-found')
+    assert description == "no exchange '%s' in vhost '/'" % missing
+    info = relay.link.remote_condition.info
+    assert list(info) == [symbol('delivery-tag')]
+    assert ended(quiet.link) is None
+
+
+@pytest.mark.parametrize('backend', rows(), indirect=True)
 def test_topic_matching(backend, clients):
     """tests/rabbitmq4_cases.py's TOPIC_MATCHES: a message reaches a
     queue bound to a topic exchange with the binding key (accepted) or
@@ -596,7 +630,8 @@ def test_credit(backend, clients):
     assert got.bodies == ['m0', 'm1', 'm2', 'm3', 'm4']
 
 
-@pytest.mark.parametrize('backend', rows(), indirect=True)
+@pytest.mark.parametrize('backend', rows('credit-before-attach'),
+                         indirect=True)
 def test_credit_sent_with_the_attach_is_exceeded(backend, clients):
     """Credit granted in the flow that follows the attach at once (before
     the broker's attach answer, as proton does for ``flow()`` on a new
@@ -654,7 +689,9 @@ def test_consumer_outcomes(backend, clients, queue_type, counted):
 @pytest.mark.parametrize('backend', rows(), indirect=True)
 def test_presettled_sends(backend, clients):
     """A pre-settled sender is accepted (at-most-once); the messages are
-    queued."""
+    queued.  (The real node counts them a moment after its session took
+    them: nothing tells a pre-settled sender when, so the count is asked
+    until it is reached.)"""
     client = connect(clients, backend)
     mgmt = Management(client)
     name = queue(mgmt)
@@ -662,8 +699,13 @@ def test_presettled_sends(backend, clients):
     for i in range(3):
         out.send('p%d' % i)
     client.sync()
-    response = mgmt.request('GET', '/queues/%s' % name)
-    assert response.body['message_count'] == 3
+    counts = []
+
+    def queued():
+        response = mgmt.request('GET', '/queues/%s' % name)
+        counts.append(response.body['message_count'])
+        return counts[-1] == 3
+    clients.wait(queued, what='3 messages queued, counted %s' % counts)
 
 
 # --- AMQP 1.0 <-> AMQP 0-9-1 ------------------------------------------------
@@ -694,7 +736,8 @@ def _pika_publish(backend, queue_name, body, **properties):
         conn.close()
 
 
-@pytest.mark.parametrize('backend', rows(), indirect=True)
+@pytest.mark.parametrize('backend', rows(impls=AMQP_091_IMPLS),
+                         indirect=True)
 def test_amqp1_to_091(backend, clients):
     """What an AMQP 0-9-1 consumer (oslo's rabbit driver) gets of AMQP
     1.0 messages: a data section is the body as is, with message-id,
@@ -743,7 +786,8 @@ def _amqp_value_section(value):
     return data.encode()
 
 
-@pytest.mark.parametrize('backend', rows(), indirect=True)
+@pytest.mark.parametrize('backend', rows(impls=AMQP_091_IMPLS),
+                         indirect=True)
 def test_091_to_amqp1(backend, clients):
     """What an AMQP 1.0 consumer gets of an AMQP 0-9-1 message (oslo's
     rabbit driver publishing JSON): a data section (bytes) with

@@ -38,3 +38,17 @@ def test_split(argv, command, daemons):
 def test_unknown_option_is_a_usage_error():
     with pytest.raises(SystemExit):
         _parse(['qpid-dual', '--bogus', '--', 'true'])
+
+
+def test_notify_driver():
+    args, command = _parse(['qpid-hybrid', '--notify-driver', 'amqp', '--',
+                            'true'])
+    assert (args.notify_driver, command) == ('amqp', ['true'])
+    with pytest.raises(SystemExit):
+        _parse(['qpid-hybrid', '--notify-driver', 'kafka', '--', 'true'])
+
+
+def test_rabbitmq_mode():
+    args, command = _parse(['rabbitmq', '--daemons', '--', 'true'])
+    assert (args.mode, args.daemons) == ('rabbitmq', True)
+    assert command == ['true']

@@ -140,19 +140,27 @@ class TestParseInterRouter(ConfigTestCase):
                          settings.inter_router_listeners[0].sasl_mechanisms)
         self.assertEqual({'mesh': 'pw'}, settings.mesh_users)
 
-    def test_interior_router_is_not_served_yet(self):
+    def test_interior_router_is_served_with_its_mesh(self):
         path = self.conf(INTERIOR + """\
             connector {
                 port: 6001
                 role: inter-router
+                cost: 3
             }
             """)
-        settings = parse_qdrouterd_conf(path)
-        self.assertConfigError(settings.kwargs, path, 10, 'role',
-                               'does not join a mesh yet')
+        kwargs = parse_qdrouterd_conf(path).kwargs()
+        self.assertEqual('interior', kwargs['mode'])
+        self.assertEqual([(6001, 3)], [(c.port, c.cost)
+                                       for c in kwargs['connectors']])
+        self.assertEqual([], kwargs['inter_router_listeners'])
+        # and the FakeRouter takes them
+        from amqp1_fixtures import FakeRouter
+        router = FakeRouter(**kwargs)
+        self.assertEqual('interior', router.mode)
+        self.assertEqual(router.router_id, router.container_id)
         path = self.conf(INTERIOR)
-        self.assertConfigError(parse_qdrouterd_conf(path).kwargs, path, 2,
-                               'mode', 'mode interior')
+        self.assertEqual('interior', parse_qdrouterd_conf(path).kwargs()[
+            'mode'])
 
     def test_standalone_router_refuses_inter_router_entities(self):
         # qdrouterd 1.19 exits: "role='standalone' not allowed to connect

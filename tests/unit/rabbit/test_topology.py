@@ -144,3 +144,48 @@ def test_binding_with_arguments_round_trip():
     assert handler.handle('DELETE', location, None).status == '204'
     assert handler.handle('GET', '/bindings?src=x&dstq=q1&key=k',
                           None).body == []
+
+
+def test_server_named_queues_may_use_the_reserved_prefix():
+    t = topo.Topology()
+    with pytest.raises(topo.TopologyError):
+        t.declare_queue('amq.gen-1')
+    queue, created = t.declare_queue('amq.gen-1', server_named=True)
+    assert created and queue.name == 'amq.gen-1'
+
+
+def test_auto_delete_exchange_goes_with_its_last_binding():
+    t = _topology()
+    t.declare_exchange('x1', 'fanout', auto_delete=True)
+    t.declare_exchange('x2', 'fanout', auto_delete=True)
+    t.bind('x1', 'queue', 'q1', '')
+    t.bind('x1', 'queue', 'q2', '')
+    t.bind('x2', 'exchange', 'x1', '')
+    t.delete_queue('q1')
+    assert 'x1' in t.exchanges
+    t.unbind('x1', 'queue', 'q2', '')
+    # x1 lost its last binding; x2 its only one, to x1.
+    assert 'x1' not in t.exchanges and 'x2' not in t.exchanges
+
+
+def test_durable_copy_is_what_a_restart_keeps():
+    t = topo.Topology()
+    t.declare_queue('kept', arguments={'x-expires': 1000})
+    t.declare_queue('transient', durable=False)
+    t.declare_queue('mine', exclusive=True, owner='conn')
+    t.declare_exchange('dx', 'topic')
+    t.declare_exchange('tx', 'topic', durable=False)
+    for exchange in ('dx', 'tx', 'amq.topic'):
+        for queue in ('kept', 'transient'):
+            t.bind(exchange, 'queue', queue, 'k')
+    t.queues['kept'].message_count = 3
+    kept = t.durable_copy()
+    assert sorted(kept.queues) == ['kept']
+    assert kept.queues['kept'].arguments == {'x-expires': 1000,
+                                             'x-queue-type': 'classic'}
+    assert kept.queues['kept'].message_count == 0
+    assert 'dx' in kept.exchanges and 'tx' not in kept.exchanges
+    assert kept.route('dx', 'k') == ['kept']
+    assert kept.route('amq.topic', 'k') == ['kept']
+    # The original is untouched.
+    assert t.route('tx', 'k') == ['kept', 'transient']

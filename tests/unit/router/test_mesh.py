@@ -57,17 +57,16 @@ class TestStartOrder(testtools.TestCase):
                                      ('D', 'C'), ('D', 'B')]))
 
 
-class TestNotYet(testtools.TestCase):
+class TestConstruction(testtools.TestCase):
 
-    def test_fake_mesh_is_not_implemented_yet(self):
-        err = self.assertRaises(NotImplementedError, RouterMesh,
-                                [('B', 'A')])
-        self.assertIn('daemons=True', str(err))
+    def test_fake_mesh_by_default(self):
+        mesh = RouterMesh([('B', 'A')])
+        self.assertFalse(mesh.daemons)
+        self.assertEqual({}, mesh.routers)
 
-    def test_stand_in_mesh_is_not_implemented_yet(self):
-        err = self.assertRaises(NotImplementedError, RouterMesh,
-                                [('B', 'A')], daemons=True, impl='standin')
-        self.assertIn('does not join a mesh yet', str(err))
+    def test_stand_in_mesh(self):
+        mesh = RouterMesh([('B', 'A')], daemons=True, impl='standin')
+        self.assertTrue(mesh.daemons)
 
     def test_bad_links_are_reported_before_anything_else(self):
         self.assertRaises(exceptions.ConfigError, RouterMesh,
