@@ -103,7 +103,8 @@ function sandbox_destroy {
     if [[ -z "${SANDBOX:-}" || ! -d "$SANDBOX" ]]; then
         return 0
     fi
-    for pidfile in "$SANDBOX"/pids/*; do
+    # (and those of the nodes a test stacked with STUB_PIDS of their own)
+    for pidfile in "$SANDBOX"/pids/* "$SANDBOX"/*/pids/*; do
         if [[ -f "$pidfile" ]]; then
             kill -KILL "$(cat "$pidfile")" 2>/dev/null
         fi
@@ -223,6 +224,9 @@ function devstack_env {
     STUB_DISTRO=debian
     export STUB_AVAILABLE="" STUB_VERSIONS="" STUB_PROBE_ANSWER=""
     export STUB_PROBE_STATUS=0
+    # where run_process keeps the pids of what it started (systemctl's
+    # units): a node of its own in a multi-node test gives its own
+    export STUB_PIDS=$SANDBOX/pids
     STUB_EXEC_PREFIX=/usr/local/bin
     STUB_RUN_PROCESS=record
 }
@@ -557,7 +561,8 @@ function restart_service {
                 </dev/null >>"$SANDBOX/journal/$unit" 2>&1 &
             ;;
     esac
-    echo $! >"$SANDBOX/pids/$unit"
+    mkdir -p "$STUB_PIDS"
+    echo $! >"$STUB_PIDS/$unit"
 }
 
 function stop_service {
@@ -568,8 +573,8 @@ function stop_service {
 # _stub_kill name: stop what run_process or restart_service started
 function _stub_kill {
     local name=$1 pid i
-    if [[ -f "$SANDBOX/pids/$name" ]]; then
-        pid=$(cat "$SANDBOX/pids/$name")
+    if [[ -f "$STUB_PIDS/$name" ]]; then
+        pid=$(cat "$STUB_PIDS/$name")
         kill -TERM "$pid" 2>/dev/null
         for (( i = 0; i < 100; i++ )); do
             if ! kill -0 "$pid" 2>/dev/null; then
@@ -578,7 +583,7 @@ function _stub_kill {
             sleep 0.1
         done
         kill -KILL "$pid" 2>/dev/null || true
-        rm -f "$SANDBOX/pids/$name"
+        rm -f "$STUB_PIDS/$name"
     fi
     return 0
 }
@@ -598,9 +603,9 @@ function run_process {
     fi
     _stub_record run_process "$@"
     if [[ "$STUB_RUN_PROCESS" == "background" ]]; then
-        mkdir -p "$SANDBOX/journal"
+        mkdir -p "$SANDBOX/journal" "$STUB_PIDS"
         $command </dev/null >>"$SANDBOX/journal/$name" 2>&1 &
-        echo $! >"$SANDBOX/pids/$name"
+        echo $! >"$STUB_PIDS/$name"
     fi
 }
 

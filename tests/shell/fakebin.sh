@@ -113,7 +113,7 @@ case "$name" in
         if [[ "$1" == "show" ]]; then
             unit=${*: -1}
             unit=${unit#devstack@}
-            pid=$(cat "$SANDBOX/pids/${unit%.service}" 2>/dev/null)
+            pid=$(cat "${STUB_PIDS:-$SANDBOX/pids}/${unit%.service}" 2>/dev/null)
             if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
                 echo "$pid"
             else
