@@ -187,12 +187,20 @@ function mask {
 function check_block {
     local block=$1 mode=$2 branch pin dist name kind=controller
     local host creds="" rpc notify daemons where want_rpc want_notify
-    local enabled daemon want warnings=0
+    local enabled daemon want warnings=0 mesh="" router_host
     read -r branch pin dist <<<"$3"
     if grep -qx 'disable_service amqp1-router amqp1-broker' "$block"; then
         kind=subnode
     fi
-    name="$(block_where "$block") ($kind, $mode), $branch"
+    if grep -q '^AMQP1_ROUTER_MESH=True' "$block"; then
+        # a router on every node: a subnode runs its own, the hub's
+        # other routers connect to (the hub is the controller)
+        mesh=hub
+        if grep -qx 'disable_service amqp1-broker' "$block"; then
+            mesh=member
+        fi
+    fi
+    name="$(block_where "$block") ($kind${mesh:+, mesh $mesh}, $mode), $branch"
 
     # what the guide says: the addresses of the Multi-node blocks, the
     # credentials of the Modes blocks, the daemons of the mode
@@ -211,7 +219,12 @@ function check_block {
         rabbitmq) daemons="" ;;
         external) daemons="" ;;
     esac
-    want_rpc=amqp://$creds$host:$rpc/
+    router_host=$host
+    if [[ $mesh == member ]]; then
+        router_host=192.0.2.11  # its own HOST_IP
+        daemons=router
+    fi
+    want_rpc=amqp://$creds$router_host:$rpc/
     want_notify=amqp://$creds$host:$SANDBOX_BROKER_PORT/
     if [[ -z $creds && $mode != external && $mode != rabbitmq ]]; then
         warnings=1  # no AMQP1_USERNAME: open listeners
@@ -270,7 +283,7 @@ function check_block {
     enabled=$(after_get ENABLED_SERVICES)
     want=1
     if [[ $mode == qpid-hybrid || $mode == rabbitmq ]] && \
-            [[ $kind == controller ]]; then
+            [[ $kind == controller && $mesh != member ]]; then
         want=0
     fi
     is "$(list_has "$enabled" rabbit; echo $?)" "$want" \
@@ -319,11 +332,20 @@ function check_block {
         "$name: daemons started: ${daemons:-none}"
     if [[ " $daemons " == *" router "* ]]; then
         like "$(cat "$SANDBOX/etc/qpid-dispatch/qdrouterd.conf")" \
-            "host: $host"$'\n'"    port: $rpc" \
-            "$name: qdrouterd.conf listens on $host:$rpc"
+            "host: $router_host"$'\n'"    port: $rpc" \
+            "$name: qdrouterd.conf listens on $router_host:$rpc"
     else
         ok "$([[ ! -e $SANDBOX/etc/qpid-dispatch/qdrouterd.conf ]]; echo $?)" \
             "$name: no qdrouterd.conf"
+    fi
+    if [[ $mesh == hub ]]; then
+        like "$(cat "$SANDBOX/etc/qpid-dispatch/qdrouterd.conf")" \
+            "host: $host"$'\n'"    port: 55672"$'\n'"    role: inter-router" \
+            "$name: the hub listens for the other routers on $host:55672"
+    elif [[ $mesh == member ]]; then
+        like "$(cat "$SANDBOX/etc/qpid-dispatch/qdrouterd.conf")" \
+            "connector \{"$'\n'"    name: amqp1-mesh-hub"$'\n'"    host: $host"$'\n'"    port: 55672" \
+            "$name: the subnode's router connects to the hub's at $host:55672"
     fi
     if [[ " $daemons " == *" broker "* ]]; then
         like "$(cat "$SANDBOX/etc/qpid/qpidd.conf")" "interface=$host" \
