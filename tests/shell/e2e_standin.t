@@ -545,6 +545,83 @@ function mesh_scenario {
     rm -rf "$SANDBOX"/{controller,subnode1,subnode2}
 }
 
+# -- AMQP1_SERVICE=rabbitmq with a real RabbitMQ 4 ------------------------------------
+
+# rabbitmq4_found: is there a RabbitMQ >= 4 for the fixtures
+# ($AMQP1_RABBITMQ4, as tools/run-tests.sh exports it)?
+function rabbitmq4_found {
+    [[ -n "$("$PY" -c 'from amqp1_fixtures.daemons import rabbitmq4
+print(rabbitmq4.find_rabbitmq4_server() or "")' 2>/dev/null)" ]]
+}
+
+# rabbitmq4_stop: stop the node rabbitmq4_scenario started, if it runs
+function rabbitmq4_stop {
+    if [[ -n "${RMQ4_PID:-}" ]]; then
+        kill -TERM "$RMQ4_PID" 2>/dev/null
+        wait "$RMQ4_PID" 2>/dev/null
+    fi
+}
+
+# rabbitmq4_scenario: DevStack's RabbitMQ is here a private RabbitMQ 4
+# node ("amqp1-fixtures run rabbitmq --daemons", its user standing for
+# DevStack's RABBIT_USERID); the plugin asks it over AMQP 1.0 which it is
+# (tools/amqp_probe.py, really run), and a service with driver/ makes an
+# RPC call and sends a notification through it over amqp://
+function rabbitmq4_scenario {
+    local line url="" rest user pass port name="rabbitmq/om18"
+    local pip
+    pip=$(dirname "$NEW_PY")/pip
+    note "AMQP1_SERVICE=rabbitmq with a RabbitMQ 4 node"
+    tap_on_exit rabbitmq4_stop
+    coproc RMQ4 {
+        exec "$(dirname "$PY")/amqp1-fixtures" run rabbitmq --daemons \
+            --user stackrabbit 2>"$SANDBOX/rabbitmq4.err"
+    }
+    # its export lines come once the node answers AMQP 1.0
+    while read -r -t 180 line <&"${RMQ4[0]}"; do
+        if [[ $line == "export RPC_TRANSPORT_URL="* ]]; then
+            url=${line#*=}
+            break
+        fi
+    done
+    if ! ok "$([[ -n $url ]]; echo $?)" "$name: a RabbitMQ 4 node runs"; then
+        diag "$(tail -n 20 "$SANDBOX/rabbitmq4.err")"
+        return 0
+    fi
+    rest=${url#amqp://}
+    user=${rest%%:*}
+    rest=${rest#*:}
+    pass=${rest%%@*}
+    port=${rest##*:}
+    port=${port%%/*}
+    sandbox_reset
+    localrc AMQP1_SERVICE=rabbitmq "RABBIT_USERID=$user" \
+        "RABBIT_PASSWORD=$pass" RABBIT_HOST=127.0.0.1 \
+        "AMQP1_DEFAULT_PORT=$port" "AMQP1_NOTIFY_PORT=$port" \
+        STUB_AVAILABLE=rabbitmq-server STUB_VERSIONS=rabbitmq-server=4.0.5-1 \
+        "PYTHON=$NEW_PY" PYTHONPATH= STUB_UC_OSLO_MESSAGING=18.2.0 \
+        "STUB_PIP=$pip"
+    devstack_run stack pre-install install post-config extra -- \
+        "iniset_rpc_backend nova $SANDBOX/nova.conf"
+    is "$DEVSTACK_STATUS" 0 "$name: stack.sh's plugin phases succeed"
+    if [[ $DEVSTACK_STATUS -ne 0 ]]; then
+        diag "$(output)"
+    fi
+    like "$(output)" "AMQP1: RabbitMQ 4\.[0-9.]+ answers AMQP 1.0 on 127.0.0.1:$port as $user" \
+        "$name: the plugin asked the node over AMQP 1.0 which it is"
+    unlike "$(output)" "$pass" "$name: the password is not in the output"
+    ini_render "$SANDBOX/nova.conf" >"$SANDBOX/nova.conf"
+    like "$(cat "$SANDBOX/nova.conf")" "transport_url = amqp://$user:[^@]+@127.0.0.1:$port/" \
+        "$name: the service's URL is amqp:// to the node"
+    service_check "$name" "$NEW_PY" "$SANDBOX/nova.conf"
+    devstack_run unstack
+    devstack_run clean
+    is "$DEVSTACK_STATUS|$(calls '^(stop_process|stop_service|uninstall_package)')" \
+        "0|" "$name: unstack and clean leave RabbitMQ alone"
+    rabbitmq4_stop
+    RMQ4_PID=""
+}
+
 # -- real qdrouterd/qpidd (realqpid), as AMQP1_DAEMONS=distro deploys them --------
 
 # realqpid: the bundle's bin/ (AMQP1_REALQPID, or ../shared/realqpid beside
@@ -654,6 +731,11 @@ fi
 for gen in $GENERATIONS; do
     mesh_scenario "$gen"
 done
+if [[ -n "$NEW_PY" ]] && rabbitmq4_found; then
+    rabbitmq4_scenario
+else
+    skip 1 "rabbitmq: no RabbitMQ 4 (AMQP1_RABBITMQ4) or no oslo.messaging 18.x venv"
+fi
 if REALQPID=$(realqpid); then
     note "real daemons: $REALQPID"
     for gen in $GENERATIONS; do
