@@ -42,13 +42,35 @@ function sandbox_create {
     for cmd in sudo apt-cache dnf saslpasswd2 systemctl base-python; do
         ln -s "$SHELL_TESTS_DIR/fakebin.sh" "$SANDBOX/bin/$cmd"
     done
-    # DevStack's PYTHON for the driver check: by default a fake that
-    # answers the check's verdict line without starting python (the check
-    # runs twice per stack); bin/python is a real python blind to the
-    # machine's oslo.messaging, for the tests of the check itself (it sees
-    # fake_oslo_messaging's).  See errors.t.
-    printf '#!/bin/sh\ncat >/dev/null\necho "${STUB_DRIVER_VERDICT:-$STUB_FAKE_VERDICT}"\n' \
-        >"$SANDBOX/bin/fake-python"
+    # DevStack's PYTHON: by default a fake that answers the driver check
+    # (tools/driver_check.py) with its verdict line without starting
+    # python (the check runs twice per stack), the AMQP probe
+    # (tools/amqp_probe.py) with STUB_PROBE_ANSWER and STUB_PROBE_STATUS
+    # when the answer is not empty (its arguments recorded, the password it read kept in
+    # probe.stdin), and runs the plugin's other tools with a real python
+    # blind to the machine's packages; bin/python is that python, for the
+    # tests of the check itself (it sees fake_oslo_messaging's).  See
+    # driver.t.
+    cat >"$SANDBOX/bin/fake-python" <<'EOF'
+#!/bin/sh
+case "$1" in
+    */driver_check.py)
+        echo "${STUB_DRIVER_VERDICT:-$STUB_FAKE_VERDICT}"
+        ;;
+    */amqp_probe.py)
+        if [ -z "${STUB_PROBE_ANSWER:-}" ]; then
+            exec python3 -S "$@"
+        fi
+        echo "python $*" >>"$SANDBOX/calls"
+        cat >"$SANDBOX/probe.stdin"
+        echo "$STUB_PROBE_ANSWER"
+        exit "${STUB_PROBE_STATUS:-0}"
+        ;;
+    *)
+        exec python3 -S "$@"
+        ;;
+esac
+EOF
     printf '#!/bin/sh\nexec python3 -S "$@"\n' >"$SANDBOX/bin/python"
     chmod +x "$SANDBOX/bin/python" "$SANDBOX/bin/fake-python"
     cp "$SHELL_TESTS_DIR/rpc_backend_stub.sh" \
@@ -81,7 +103,8 @@ function sandbox_destroy {
     if [[ -z "${SANDBOX:-}" || ! -d "$SANDBOX" ]]; then
         return 0
     fi
-    for pidfile in "$SANDBOX"/pids/*; do
+    # (and those of the nodes a test stacked with STUB_PIDS of their own)
+    for pidfile in "$SANDBOX"/pids/* "$SANDBOX"/*/pids/*; do
         if [[ -f "$pidfile" ]]; then
             kill -KILL "$(cat "$pidfile")" 2>/dev/null
         fi
@@ -199,7 +222,11 @@ function devstack_env {
     fi
     AMQP1_START_TIMEOUT=0
     STUB_DISTRO=debian
-    export STUB_AVAILABLE=""
+    export STUB_AVAILABLE="" STUB_VERSIONS="" STUB_PROBE_ANSWER=""
+    export STUB_PROBE_STATUS=0
+    # where run_process keeps the pids of what it started (systemctl's
+    # units): a node of its own in a multi-node test gives its own
+    export STUB_PIDS=$SANDBOX/pids
     STUB_EXEC_PREFIX=/usr/local/bin
     STUB_RUN_PROCESS=record
 }
@@ -273,7 +300,8 @@ function devstack_run {
 # ("localrc AMQP1_NOTIFY_PORT=") or SANDBOX_PORTS=plugin leaves the
 # plugin's default: for tests of the defaults, which start nothing
 function _stub_ports {
-    if [[ "${SANDBOX_PORTS:-}" == "plugin" ]]; then
+    # (rabbitmq mode: DevStack's RabbitMQ on 5672, never started here)
+    if [[ "${SANDBOX_PORTS:-}" == "plugin" || "${AMQP1_SERVICE:-}" == "rabbitmq" ]]; then
         return 0
     fi
     if [[ -z "${AMQP1_NOTIFY_PORT+set}" ]]; then
@@ -321,6 +349,14 @@ function ini_get {
     awk -F '\t' -v f="$1" -v s="$2" -v o="$3" \
         '$1 == f && $2 == s && $3 == o { v = $4 } END { print v }' \
         "$SANDBOX/ini"
+}
+
+# conf_match router|broker file option...: what differs between the
+# settings of a config file the plugin wrote and those of the file the
+# fixtures' renderer writes for the same inputs (nothing: they mean the
+# same); the password, if any, on stdin.  See conf_match.py.
+function conf_match {
+    python3 "$SHELL_TESTS_DIR/conf_match.py" "$@" 2>&1
 }
 
 # file_mode path: octal mode; file_owner path: user name
@@ -381,6 +417,10 @@ function is_service_enabled {
     local service
     for service in "$@"; do
         if [[ ",$ENABLED_SERVICES," == *",$service,"* ]]; then
+            return 0
+        fi
+        # as DevStack's: "nova" is any n-* service
+        if [[ "$service" == "nova" && ",$ENABLED_SERVICES," == *",n-"* ]]; then
             return 0
         fi
     done
@@ -521,7 +561,8 @@ function restart_service {
                 </dev/null >>"$SANDBOX/journal/$unit" 2>&1 &
             ;;
     esac
-    echo $! >"$SANDBOX/pids/$unit"
+    mkdir -p "$STUB_PIDS"
+    echo $! >"$STUB_PIDS/$unit"
 }
 
 function stop_service {
@@ -532,8 +573,8 @@ function stop_service {
 # _stub_kill name: stop what run_process or restart_service started
 function _stub_kill {
     local name=$1 pid i
-    if [[ -f "$SANDBOX/pids/$name" ]]; then
-        pid=$(cat "$SANDBOX/pids/$name")
+    if [[ -f "$STUB_PIDS/$name" ]]; then
+        pid=$(cat "$STUB_PIDS/$name")
         kill -TERM "$pid" 2>/dev/null
         for (( i = 0; i < 100; i++ )); do
             if ! kill -0 "$pid" 2>/dev/null; then
@@ -542,7 +583,7 @@ function _stub_kill {
             sleep 0.1
         done
         kill -KILL "$pid" 2>/dev/null || true
-        rm -f "$SANDBOX/pids/$name"
+        rm -f "$STUB_PIDS/$name"
     fi
     return 0
 }
@@ -562,9 +603,9 @@ function run_process {
     fi
     _stub_record run_process "$@"
     if [[ "$STUB_RUN_PROCESS" == "background" ]]; then
-        mkdir -p "$SANDBOX/journal"
+        mkdir -p "$SANDBOX/journal" "$STUB_PIDS"
         $command </dev/null >>"$SANDBOX/journal/$name" 2>&1 &
-        echo $! >"$SANDBOX/pids/$name"
+        echo $! >"$STUB_PIDS/$name"
     fi
 }
 

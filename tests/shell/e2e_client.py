@@ -7,10 +7,17 @@ transport_url``, ``[oslo_messaging_notifications] transport_url``,
 RPC server and sends one notification to a listener, the way nova does.
 Prints one line per check; exits 0 when both worked::
 
-    python e2e_client.py --config-file nova.conf [--timeout SECONDS]
+    python e2e_client.py --config-file nova.conf [--timeout SECONDS] \\
+        [--server-config-file other-node/nova.conf]
+
+With ``--server-config-file`` the RPC server and the notification
+listener are another node's services, on that node's transport URLs (the
+call then crosses from one node's router to the other's); the rest of
+their configuration is the client's.
 """
 
 import argparse
+import configparser
 import sys
 import threading
 import uuid
@@ -40,12 +47,25 @@ class NotificationEndpoint(object):
         self.received.set()
 
 
-def check_rpc(conf, topic, timeout):
-    """Serve ``echo`` on ``topic`` and call it; return the reply."""
+def other_node_urls(path):
+    """``(rpc, notification)`` transport URLs of another node's config."""
+    parser = configparser.RawConfigParser()
+    parser.read(path)
+    return (parser.get('DEFAULT', 'transport_url'),
+            parser.get('oslo_messaging_notifications', 'transport_url'))
+
+
+def check_rpc(conf, topic, timeout, server_url=None):
+    """Serve ``echo`` on ``topic`` (through ``server_url`` when given)
+    and call it; return the reply."""
     transport = oslo_messaging.get_rpc_transport(conf)
+    server_transport = transport
+    if server_url is not None:
+        server_transport = oslo_messaging.get_rpc_transport(
+            conf, url=server_url)
     target = oslo_messaging.Target(topic=topic, server='e2e-server')
     server = oslo_messaging.get_rpc_server(
-        transport, target, [EchoEndpoint()], executor='threading')
+        server_transport, target, [EchoEndpoint()], executor='threading')
     server.start()
     try:
         client = oslo_messaging.get_rpc_client(
@@ -55,14 +75,21 @@ def check_rpc(conf, topic, timeout):
         server.stop()
         server.wait()
         transport.cleanup()
+        if server_transport is not transport:
+            server_transport.cleanup()
 
 
-def check_notification(conf, topic, timeout):
-    """Send an ``info`` notification on ``topic``; return the payloads."""
+def check_notification(conf, topic, timeout, listener_url=None):
+    """Send an ``info`` notification on ``topic`` (to a listener through
+    ``listener_url`` when given); return the payloads."""
     transport = oslo_messaging.get_notification_transport(conf)
+    listener_transport = transport
+    if listener_url is not None:
+        listener_transport = oslo_messaging.get_notification_transport(
+            conf, url=listener_url)
     endpoint = NotificationEndpoint()
     listener = oslo_messaging.get_notification_listener(
-        transport, [oslo_messaging.Target(topic=topic)], [endpoint],
+        listener_transport, [oslo_messaging.Target(topic=topic)], [endpoint],
         executor='threading')
     listener.start()
     try:
@@ -76,6 +103,8 @@ def check_notification(conf, topic, timeout):
         listener.stop()
         listener.wait()
         transport.cleanup()
+        if listener_transport is not transport:
+            listener_transport.cleanup()
 
 
 def main(argv=None):
@@ -83,6 +112,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--config-file', required=True)
     parser.add_argument('--timeout', type=float, default=30)
+    parser.add_argument('--server-config-file',
+                        help="another node's config, for the server and "
+                        'the listener')
     args = parser.parse_args(argv)
 
     # the global CONF, as services use: oslo.messaging registers some of
@@ -93,17 +125,22 @@ def main(argv=None):
     # sender thread's default 10 s linger
     conf.set_override('metrics_thread_stop_timeout', 0,
                       group='oslo_messaging_metrics')
+    server_urls = (None, None)
+    if args.server_config_file:
+        # (one ConfigOpts: a second one in the same process left
+        # driver/'s server unanswered, 14.x's not)
+        server_urls = other_node_urls(args.server_config_file)
     topic = 'e2e-%s' % uuid.uuid4().hex[:8]
     status = 0
 
-    reply = check_rpc(conf, topic, args.timeout)
+    reply = check_rpc(conf, topic, args.timeout, server_urls[0])
     if reply == 'ping':
         print('rpc: call answered')
     else:
         print('rpc: unexpected reply %r' % (reply,))
         status = 1
 
-    payloads = check_notification(conf, topic, args.timeout)
+    payloads = check_notification(conf, topic, args.timeout, server_urls[1])
     if payloads == [{'value': 'pong'}]:
         print('notification: received')
     else:

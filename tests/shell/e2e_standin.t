@@ -94,6 +94,13 @@ read -r RABBIT_PORT RABBIT_EPMD_PORT RABBIT_DIST_PORT RESTACK_PORT \
 if [[ -z "$RESTACK_PORT" ]]; then
     BAIL_OUT "no ports from amqp1-fixtures port"
 fi
+# and three for the mesh: two subnodes' routers and the hub's
+# inter-router listener
+read -r MESH_PORT1 MESH_PORT2 MESH_IR_PORT \
+    <<<"$(reserve_ports 3 | tr '\n' ' ')"
+if [[ -z "$MESH_IR_PORT" ]]; then
+    BAIL_OUT "no ports from amqp1-fixtures port"
+fi
 
 NEW_PY=""
 if [[ -f "$REPO_DIR/driver/setup.cfg" ]]; then
@@ -437,6 +444,184 @@ transport_url = rabbit://guest:guest@127.0.0.1:$RABBIT_PORT/" \
     mv "$SANDBOX/calls.all" "$SANDBOX/calls"
 }
 
+# -- a router on every node, joined into a mesh (AMQP1_ROUTER_MESH) ------------------
+
+# mesh_node node host router_port [assignment...]: stack one node of the
+# mesh on this machine, with its own data, logs, configs and pids under
+# $SANDBOX/node and its router on host:router_port (the controller is the
+# node at SERVICE_HOST, 127.0.0.1); its service's config is
+# $SANDBOX/node/nova.conf
+function mesh_node {
+    local node=$1 host=$2 port=$3 dir=$SANDBOX/$1
+    shift 3
+    mkdir -p "$dir/data" "$dir/logs"
+    cp "$SANDBOX/localrc.mesh" "$SANDBOX/localrc"
+    localrc "HOST_IP=$host" "DATA_DIR=$dir/data" "LOGDIR=$dir/logs" \
+        "AMQP1_QDROUTERD_CONF=$dir/qdrouterd.conf" \
+        "AMQP1_QPIDD_CONF=$dir/qpidd.conf" "AMQP1_SASL_CONF_DIR=$dir/sasl2" \
+        "STUB_PIDS=$dir/pids" "AMQP1_DEFAULT_PORT=$port" "$@"
+    cp "$SANDBOX/localrc" "$dir/localrc"
+    devstack_run stack pre-install install post-config extra -- \
+        "iniset_rpc_backend nova $dir/nova.ini"
+    is "$DEVSTACK_STATUS" 0 "$MESH_NAME $node: stack.sh's plugin phases succeed"
+    if [[ $DEVSTACK_STATUS -ne 0 ]]; then
+        diag "$(output)"
+        diag "$(cat "$SANDBOX"/journal/* 2>/dev/null | tail -n 30)"
+    fi
+    like "$(output)" "qdrouterd \(devstack@amqp1-router.service, pid [0-9]+\) answers AMQP on $host:$port" \
+        "$MESH_NAME $node: its own router (a stand-in) answers on $host:$port"
+    ini_render "$dir/nova.ini" >"$dir/nova.conf"
+}
+
+# mesh_scenario generation: qpid-dual with AMQP1_ROUTER_MESH=True on a
+# controller (127.0.0.1: its router is the hub, and qpidd) and two
+# subnodes (127.0.0.2, 127.0.0.3: a router each, no broker), each router
+# the stand-in the plugin starts from the qdrouterd.conf it wrote; a
+# service on subnode1 calls a server on subnode2 and notifies a listener
+# there: the call crosses subnode1's router, the hub and subnode2's
+function mesh_scenario {
+    local gen=$1 python uc pip="" node client status
+    if [[ $gen == om18 ]]; then
+        python=$NEW_PY uc=18.2.0 pip=$(dirname "$NEW_PY")/pip
+    else
+        python=$PY uc=14.9.3
+    fi
+    MESH_NAME="qpid-dual mesh/$gen"
+    note "AMQP1_SERVICE=qpid-dual AMQP1_ROUTER_MESH=True, three nodes/$gen"
+    sandbox_reset
+    localrc AMQP1_SERVICE=qpid-dual AMQP1_ROUTER_MESH=True \
+        AMQP1_DAEMONS=standin AMQP1_USERNAME=e2e "AMQP1_PASSWORD=$PASSWORD" \
+        "AMQP1_NOTIFY_PORT=$SANDBOX_BROKER_PORT" \
+        "AMQP1_INTER_ROUTER_PORT=$MESH_IR_PORT" SERVICE_HOST=127.0.0.1 \
+        AMQP1_START_TIMEOUT=60 STUB_RUN_PROCESS=background "PYTHON=$python" \
+        PYTHONPATH= "STUB_UC_OSLO_MESSAGING=$uc" "STUB_PIP=$pip" \
+        "AMQP1_STANDIN_VENV=$STANDIN_VENV" "AMQP1_STANDIN_PYTHON=$PY"
+    cp "$SANDBOX/localrc" "$SANDBOX/localrc.mesh"
+    mesh_node controller 127.0.0.1 "$SANDBOX_ROUTER_PORT"
+    ok "$(listening "$MESH_IR_PORT"; echo $?)" \
+        "$MESH_NAME controller: the hub listens for the other routers"
+    for node in 1 2; do
+        mesh_node "subnode$node" "127.0.0.$((node + 1))" \
+            "$(eval echo "\$MESH_PORT$node")" \
+            DISABLED_SERVICES=amqp1-broker,rabbit \
+            ENABLED_SERVICES=n-cpu,placement-client
+    done
+    like "$(cat "$SANDBOX/controller/logs/qdrouterd.log")" \
+        "router devstack.amqp1.127-0-0-2 joined.*
+.*router devstack.amqp1.127-0-0-3 joined" \
+        "$MESH_NAME: both subnodes' routers joined the hub (SASL PLAIN)"
+    like "$(cat "$SANDBOX/subnode1/nova.conf")" \
+        "transport_url = amqp://e2e:[^@]+@127.0.0.2:$MESH_PORT1/" \
+        "$MESH_NAME subnode1: its service uses its own router"
+    like "$(cat "$SANDBOX/subnode2/nova.conf")" \
+        "transport_url = amqp://e2e:[^@]+@127.0.0.3:$MESH_PORT2/" \
+        "$MESH_NAME subnode2: its service uses its own router"
+
+    client=$(timeout 120 "$python" "$TESTS_DIR/e2e_client.py" \
+        --config-file "$SANDBOX/subnode1/nova.conf" \
+        --server-config-file "$SANDBOX/subnode2/nova.conf" \
+        2>"$SANDBOX/client.err")
+    status=$?
+    is "$status" 0 "$MESH_NAME: a service on subnode1 calls a server on subnode2 across the mesh, and notifies a listener there through the controller's qpidd"
+    if [[ $status -ne 0 ]]; then
+        diag "$(tail -n 30 "$SANDBOX/client.err")"
+        diag "$(cat "$SANDBOX"/journal/* "$SANDBOX"/*/logs/* 2>/dev/null | tail -n 40)"
+    fi
+    like "$client" "rpc: call answered" "$MESH_NAME: RPC call answered"
+    like "$client" "notification: received" "$MESH_NAME: notification received"
+
+    for node in subnode2 subnode1 controller; do
+        cp "$SANDBOX/$node/localrc" "$SANDBOX/localrc"
+        devstack_run unstack
+        devstack_run clean
+        is "$DEVSTACK_STATUS" 0 "$MESH_NAME $node: unstack and clean succeed"
+    done
+    is "$(pgrep -f -- "$SANDBOX" || true)" "" \
+        "$MESH_NAME: no process of the three nodes is left running"
+    is "$(find "$SANDBOX"/{controller,subnode1,subnode2} -mindepth 1 \
+            ! -name nova.ini ! -name nova.conf ! -name localrc \
+            ! -path '*/data' ! -path '*/logs' ! -path '*/pids' 2>/dev/null)" "" \
+        "$MESH_NAME: no config, secret or record of the plugin is left"
+    rm -rf "$SANDBOX"/{controller,subnode1,subnode2}
+}
+
+# -- AMQP1_SERVICE=rabbitmq with a real RabbitMQ 4 ------------------------------------
+
+# rabbitmq4_found: is there a RabbitMQ >= 4 for the fixtures
+# ($AMQP1_RABBITMQ4, as tools/run-tests.sh exports it)?
+function rabbitmq4_found {
+    [[ -n "$("$PY" -c 'from amqp1_fixtures.daemons import rabbitmq4
+print(rabbitmq4.find_rabbitmq4_server() or "")' 2>/dev/null)" ]]
+}
+
+# rabbitmq4_stop: stop the node rabbitmq4_scenario started, if it runs
+function rabbitmq4_stop {
+    if [[ -n "${RMQ4_PID:-}" ]]; then
+        kill -TERM "$RMQ4_PID" 2>/dev/null
+        wait "$RMQ4_PID" 2>/dev/null
+    fi
+}
+
+# rabbitmq4_scenario: DevStack's RabbitMQ is here a private RabbitMQ 4
+# node ("amqp1-fixtures run rabbitmq --daemons", its user standing for
+# DevStack's RABBIT_USERID); the plugin asks it over AMQP 1.0 which it is
+# (tools/amqp_probe.py, really run), and a service with driver/ makes an
+# RPC call and sends a notification through it over amqp://
+function rabbitmq4_scenario {
+    local line url="" rest user pass port name="rabbitmq/om18"
+    local pip
+    pip=$(dirname "$NEW_PY")/pip
+    note "AMQP1_SERVICE=rabbitmq with a RabbitMQ 4 node"
+    tap_on_exit rabbitmq4_stop
+    coproc RMQ4 {
+        exec "$(dirname "$PY")/amqp1-fixtures" run rabbitmq --daemons \
+            --user stackrabbit 2>"$SANDBOX/rabbitmq4.err"
+    }
+    # its export lines come once the node answers AMQP 1.0
+    while read -r -t 180 line <&"${RMQ4[0]}"; do
+        if [[ $line == "export RPC_TRANSPORT_URL="* ]]; then
+            url=${line#*=}
+            break
+        fi
+    done
+    if ! ok "$([[ -n $url ]]; echo $?)" "$name: a RabbitMQ 4 node runs"; then
+        diag "$(tail -n 20 "$SANDBOX/rabbitmq4.err")"
+        return 0
+    fi
+    rest=${url#amqp://}
+    user=${rest%%:*}
+    rest=${rest#*:}
+    pass=${rest%%@*}
+    port=${rest##*:}
+    port=${port%%/*}
+    sandbox_reset
+    localrc AMQP1_SERVICE=rabbitmq "RABBIT_USERID=$user" \
+        "RABBIT_PASSWORD=$pass" RABBIT_HOST=127.0.0.1 \
+        "AMQP1_DEFAULT_PORT=$port" "AMQP1_NOTIFY_PORT=$port" \
+        STUB_AVAILABLE=rabbitmq-server STUB_VERSIONS=rabbitmq-server=4.0.5-1 \
+        "PYTHON=$NEW_PY" PYTHONPATH= STUB_UC_OSLO_MESSAGING=18.2.0 \
+        "STUB_PIP=$pip"
+    devstack_run stack pre-install install post-config extra -- \
+        "iniset_rpc_backend nova $SANDBOX/nova.conf"
+    is "$DEVSTACK_STATUS" 0 "$name: stack.sh's plugin phases succeed"
+    if [[ $DEVSTACK_STATUS -ne 0 ]]; then
+        diag "$(output)"
+    fi
+    like "$(output)" "AMQP1: RabbitMQ 4\.[0-9.]+ answers AMQP 1.0 on 127.0.0.1:$port as $user" \
+        "$name: the plugin asked the node over AMQP 1.0 which it is"
+    unlike "$(output)" "$pass" "$name: the password is not in the output"
+    ini_render "$SANDBOX/nova.conf" >"$SANDBOX/nova.conf"
+    like "$(cat "$SANDBOX/nova.conf")" "transport_url = amqp://$user:[^@]+@127.0.0.1:$port/" \
+        "$name: the service's URL is amqp:// to the node"
+    service_check "$name" "$NEW_PY" "$SANDBOX/nova.conf"
+    devstack_run unstack
+    devstack_run clean
+    is "$DEVSTACK_STATUS|$(calls '^(stop_process|stop_service|uninstall_package)')" \
+        "0|" "$name: unstack and clean leave RabbitMQ alone"
+    rabbitmq4_stop
+    RMQ4_PID=""
+}
+
 # -- real qdrouterd/qpidd (realqpid), as AMQP1_DAEMONS=distro deploys them --------
 
 # realqpid: the bundle's bin/ (AMQP1_REALQPID, or ../shared/realqpid beside
@@ -542,6 +727,14 @@ for gen in $GENERATIONS; do
 done
 if [[ -z "$NEW_PY" ]]; then
     skip 1 "oslo.messaging 18.x: no driver/ in this checkout or no venv could be built"
+fi
+for gen in $GENERATIONS; do
+    mesh_scenario "$gen"
+done
+if [[ -n "$NEW_PY" ]] && rabbitmq4_found; then
+    rabbitmq4_scenario
+else
+    skip 1 "rabbitmq: no RabbitMQ 4 (AMQP1_RABBITMQ4) or no oslo.messaging 18.x venv"
 fi
 if REALQPID=$(realqpid); then
     note "real daemons: $REALQPID"

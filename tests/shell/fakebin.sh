@@ -66,9 +66,16 @@ case "$name" in
             shift
             for package in "$@"; do
                 if _listed "$package" "${STUB_AVAILABLE:-}"; then
+                    # STUB_VERSIONS: "package=version ..." (default 1.0-1)
+                    version=1.0-1
+                    for entry in ${STUB_VERSIONS:-}; do
+                        if [[ "${entry%%=*}" == "$package" ]]; then
+                            version=${entry#*=}
+                        fi
+                    done
                     echo "$package:"
                     echo "  Installed: (none)"
-                    echo "  Candidate: 1.0-1"
+                    echo "  Candidate: $version"
                 fi
             done
         fi
@@ -106,7 +113,7 @@ case "$name" in
         if [[ "$1" == "show" ]]; then
             unit=${*: -1}
             unit=${unit#devstack@}
-            pid=$(cat "$SANDBOX/pids/${unit%.service}" 2>/dev/null)
+            pid=$(cat "${STUB_PIDS:-$SANDBOX/pids}/${unit%.service}" 2>/dev/null)
             if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
                 echo "$pid"
             else
@@ -133,7 +140,7 @@ case "$name" in
             fi
             exit 0
         fi
-        # "-c": the venv has no amqp1_fixtures module to report
+        # tools/module_origin.py: the venv has no amqp1_fixtures to report
         exit 1
         ;;
     amqp1-fixtures)

@@ -86,7 +86,7 @@ readme_blocks "$BLOCKS"
 mapfile -t BLOCK_FILES < <(find "$BLOCKS" -type f | sort -V)
 ok "$([[ ${#BLOCK_FILES[@]} -ge 8 ]]; echo $?)" \
     "the guide's DevStack pages and README: ${#BLOCK_FILES[@]} [[local|localrc]] blocks"
-for mode in qpid qpid-dual qpid-hybrid; do
+for mode in qpid qpid-dual qpid-hybrid rabbitmq; do
     for kind in controller subnode; do
         found=""
         for block in "${BLOCK_FILES[@]}"; do
@@ -148,6 +148,13 @@ function write_localrc {
             fi
             echo "$line"
         done <"$block"
+        if [[ "$mode" == rabbitmq ]]; then
+            # DevStack installs rabbitmq-server 4.0.5 (Debian 13's) after
+            # pre-install; the AMQP 1.0 probe's answer (rabbitmq.t)
+            echo "STUB_AVAILABLE=rabbitmq-server"
+            echo "STUB_VERSIONS=rabbitmq-server=4.0.5-1"
+            echo "STUB_PROBE_ANSWER='RabbitMQ 4.0.5'"
+        fi
         # stack.sh after local.conf: HOST_IP from the default route when
         # unset, SERVICE_HOST from HOST_IP (lib/rpc_backend then gives
         # RABBIT_HOST SERVICE_HOST's value where rabbit runs)
@@ -180,12 +187,20 @@ function mask {
 function check_block {
     local block=$1 mode=$2 branch pin dist name kind=controller
     local host creds="" rpc notify daemons where want_rpc want_notify
-    local enabled daemon want
+    local enabled daemon want warnings=0 mesh="" router_host
     read -r branch pin dist <<<"$3"
     if grep -qx 'disable_service amqp1-router amqp1-broker' "$block"; then
         kind=subnode
     fi
-    name="$(block_where "$block") ($kind, $mode), $branch"
+    if grep -q '^AMQP1_ROUTER_MESH=True' "$block"; then
+        # a router on every node: a subnode runs its own, the hub's
+        # other routers connect to (the hub is the controller)
+        mesh=hub
+        if grep -qx 'disable_service amqp1-broker' "$block"; then
+            mesh=member
+        fi
+    fi
+    name="$(block_where "$block") ($kind${mesh:+, mesh $mesh}, $mode), $branch"
 
     # what the guide says: the addresses of the Multi-node blocks, the
     # credentials of the Modes blocks, the daemons of the mode
@@ -201,11 +216,31 @@ function check_block {
         qpid) rpc=$SANDBOX_BROKER_PORT daemons=broker ;;
         qpid-dual) rpc=$SANDBOX_ROUTER_PORT daemons="router broker" ;;
         qpid-hybrid) rpc=$SANDBOX_ROUTER_PORT daemons=router ;;
+        rabbitmq) daemons="" ;;
         external) daemons="" ;;
     esac
-    want_rpc=amqp://$creds$host:$rpc/
+    router_host=$host
+    if [[ $mesh == member ]]; then
+        router_host=192.0.2.11  # its own HOST_IP
+        daemons=router
+    fi
+    want_rpc=amqp://$creds$router_host:$rpc/
     want_notify=amqp://$creds$host:$SANDBOX_BROKER_PORT/
-    if [[ $mode == qpid-hybrid ]]; then
+    if [[ -z $creds && $mode != external && $mode != rabbitmq ]]; then
+        warnings=1  # no AMQP1_USERNAME: open listeners
+    fi
+    if [[ $mode == rabbitmq ]]; then
+        # DevStack's RabbitMQ and its user, whatever AMQP1_USERNAME says
+        want_rpc=amqp://stackrabbit:rabbitsecret@$host:5672/
+        want_notify=$want_rpc
+        if [[ -n $creds ]]; then
+            warnings=1  # AMQP1_USERNAME is not used
+        fi
+        if [[ $dist != amqp1-driver ]]; then
+            # the page: master only; rabbitmq.t checks the refusal
+            return 0
+        fi
+    elif [[ $mode == qpid-hybrid ]]; then
         want_notify=rabbit://stackrabbit:rabbitsecret@$host:5672/
     elif [[ $mode == external ]]; then
         # handed to the services as they are, "/" added to an empty path
@@ -241,17 +276,18 @@ function check_block {
         is "$(calls '^pip_install' | head -n 1)" "pip_install pyngus python-qpid-proton" \
             "$name: oslo.messaging's driver gets pyngus and proton, not driver/"
     fi
-    is "$(calls_count '^(die|warn)')" \
-        "$([[ -z $creds && $mode != external ]] && echo 1 || echo 0)" \
-        "$name: no error$([[ -z $creds && $mode != external ]] &&
-            echo ', one warning (no AMQP1_USERNAME)')"
+    is "$(calls_count '^(die|warn)')" "$warnings" \
+        "$name: no error$([[ $warnings -eq 1 ]] && echo ', one warning')"
 
     # the services DevStack runs
     enabled=$(after_get ENABLED_SERVICES)
-    is "$(list_has "$enabled" rabbit; echo $?)" \
-        "$([[ $mode == qpid-hybrid && $kind == controller ]] && echo 0 || echo 1)" \
-        "$name: rabbit $([[ $mode == qpid-hybrid && $kind == controller ]] ||
-            echo 'not ')enabled"
+    want=1
+    if [[ $mode == qpid-hybrid || $mode == rabbitmq ]] && \
+            [[ $kind == controller && $mesh != member ]]; then
+        want=0
+    fi
+    is "$(list_has "$enabled" rabbit; echo $?)" "$want" \
+        "$name: rabbit $([[ $want == 0 ]] || echo 'not ')enabled"
     if grep -q '^ENABLED_SERVICES=' "$block"; then
         is "$(list_has "$enabled" n-cpu; echo $?)" 0 \
             "$name: the block's ENABLED_SERVICES are DevStack's"
@@ -276,9 +312,14 @@ function check_block {
         is "$(find "$SANDBOX/etc" "$SANDBOX/var" "$SANDBOX/data/amqp1" \
                 "$SANDBOX/logs" -mindepth 1 2>/dev/null)" "" \
             "$name: no daemon config, secret, log or record written"
-        where="\(not on this node: amqp1-(router|broker) is disabled\)"
-        like "$(output)" "AMQP1: RPC go to (qdrouterd|qpidd) at $host:$rpc $where" \
-            "$name: pre-install says the bus is on the controller"
+        if [[ $mode == rabbitmq ]]; then
+            like "$(output)" "AMQP1: RPC go to DevStack's RabbitMQ at $host:5672 \(AMQP 1.0, the controller's\)" \
+                "$name: pre-install says the bus is on the controller"
+        else
+            where="\(not on this node: amqp1-(router|broker) is disabled\)"
+            like "$(output)" "AMQP1: RPC go to (qdrouterd|qpidd) at $host:$rpc $where" \
+                "$name: pre-install says the bus is on the controller"
+        fi
         devstack_run unstack
         devstack_run clean
         is "$DEVSTACK_STATUS|$(calls '^(stop_process|stop_service|uninstall_package|sudo rm )')" \
@@ -291,11 +332,20 @@ function check_block {
         "$name: daemons started: ${daemons:-none}"
     if [[ " $daemons " == *" router "* ]]; then
         like "$(cat "$SANDBOX/etc/qpid-dispatch/qdrouterd.conf")" \
-            "host: $host"$'\n'"    port: $rpc" \
-            "$name: qdrouterd.conf listens on $host:$rpc"
+            "host: $router_host"$'\n'"    port: $rpc" \
+            "$name: qdrouterd.conf listens on $router_host:$rpc"
     else
         ok "$([[ ! -e $SANDBOX/etc/qpid-dispatch/qdrouterd.conf ]]; echo $?)" \
             "$name: no qdrouterd.conf"
+    fi
+    if [[ $mesh == hub ]]; then
+        like "$(cat "$SANDBOX/etc/qpid-dispatch/qdrouterd.conf")" \
+            "host: $host"$'\n'"    port: 55672"$'\n'"    role: inter-router" \
+            "$name: the hub listens for the other routers on $host:55672"
+    elif [[ $mesh == member ]]; then
+        like "$(cat "$SANDBOX/etc/qpid-dispatch/qdrouterd.conf")" \
+            "connector \{"$'\n'"    name: amqp1-mesh-hub"$'\n'"    host: $host"$'\n'"    port: 55672" \
+            "$name: the subnode's router connects to the hub's at $host:55672"
     fi
     if [[ " $daemons " == *" broker "* ]]; then
         like "$(cat "$SANDBOX/etc/qpid/qpidd.conf")" "interface=$host" \

@@ -68,7 +68,7 @@ sandbox_reset
 localrc AMQP1_SERVICE=bogus
 devstack_run stack pre-install
 is "$DEVSTACK_STATUS" 1 "an unknown AMQP1_SERVICE stops stack.sh"
-like "$(output)" "AMQP1_SERVICE='bogus' is not supported; set it to one of: qpid, qpid-dual, qpid-hybrid, external" \
+like "$(output)" "AMQP1_SERVICE='bogus' is not supported; set it to one of: qpid, qpid-dual, qpid-hybrid, rabbitmq, external" \
     "the message lists the valid modes"
 is "$(calls '^(pip_install|install_package)')" "" \
     "nothing was installed before dying"
@@ -103,8 +103,8 @@ is "$(calls '^define_plugin')" "define_plugin amqp1" "settings say define_plugin
 # plugin is one string (a continuation line would be cut off)
 is "$(grep -n 'warn \$LINENO' "$REPO_DIR/devstack/lib/amqp1" "$REPO_DIR/devstack/plugin.sh" | grep -v '" *$')" "" \
     "every warn call passes its whole message as one argument"
-is "$(grep -c 'warn \$LINENO' "$REPO_DIR/devstack/lib/amqp1")" 2 \
-    "(both of them)"
+is "$(grep -c 'warn \$LINENO' "$REPO_DIR/devstack/lib/amqp1")" 3 \
+    "(all three of them)"
 
 # enable_plugin's branch defaults to master; this repository's is main
 like "$(grep -c 'enable_plugin amqp1' "$REPO_DIR/README.rst")" "^[1-9]" \

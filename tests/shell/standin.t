@@ -76,6 +76,10 @@ for mode in qpid qpid-dual qpid-hybrid external; do
         like "$conf" "outputFile: $SANDBOX/logs/qdrouterd.log" \
             "$mode: the router logs to LOGDIR"
         is "$(file_mode "$ROUTER_CONF")" 644 "$mode: qdrouterd.conf is 0644"
+        is "$(printf '%s' "$PASSWORD" | conf_match router "$ROUTER_CONF" \
+                --host 127.0.0.1 --port "$SANDBOX_ROUTER_PORT" --user alice \
+                --log-file "$SANDBOX/logs/qdrouterd.log")" "" \
+            "$mode: qdrouterd.conf means what render_qdrouterd_conf writes for the same inputs"
         like "$(cat "$SANDBOX/etc/sasl2/qdrouterd.conf")" \
             "sasldb_path: $DATA/qdrouterd/qdrouterd.credentials
 mech_list: PLAIN" "$mode: the router's SASL config names its credentials"
@@ -105,6 +109,10 @@ mech_list: PLAIN" "$mode: the router's SASL config names its credentials"
         like "$conf" "data-dir=$DATA/qpidd" "$mode: qpidd stores under DATA_DIR"
         is "$(grep -vcE '^(#|port|interface|auth|sasl-config|queue-patterns|topic-patterns|data-dir|log-enable|log-to-file)(=|$| )' "$BROKER_CONF")" 0 \
             "$mode: qpidd.conf holds only options the stand-in knows"
+        is "$(printf '%s' "$PASSWORD" | conf_match broker "$BROKER_CONF" \
+                --host 127.0.0.1 --port "$SANDBOX_BROKER_PORT" --user alice \
+                --log-file "$SANDBOX/logs/qpidd.log" --data-dir "$DATA/qpidd")" "" \
+            "$mode: qpidd.conf means what render_qpidd_conf writes for the same inputs"
         is "$(cat "$DATA/qpidd/qpidd.credentials")" "alice:$PASSWORD" \
             "$mode: broker credentials as username:password"
         is "$(file_mode "$DATA/qpidd/qpidd.credentials")" 600 \
@@ -183,6 +191,26 @@ like "$(cat "$SANDBOX/etc/qpid-dispatch/qdrouterd.conf")" \
 unlike "$(cat "$SANDBOX/etc/qpid-dispatch/qdrouterd.conf")" "saslConfig" \
     "and has no SASL configuration"
 like "$(cat "$SANDBOX/etc/qpid/qpidd.conf")" "auth=no" "qpidd neither"
+is "$(conf_match router "$SANDBOX/etc/qpid-dispatch/qdrouterd.conf" \
+        --host 127.0.0.1 --port "$SANDBOX_ROUTER_PORT" \
+        --log-file "$SANDBOX/logs/qdrouterd.log")" "" \
+    "the open qdrouterd.conf means what render_qdrouterd_conf writes"
+is "$(conf_match broker "$SANDBOX/etc/qpid/qpidd.conf" \
+        --host 127.0.0.1 --port "$SANDBOX_BROKER_PORT" \
+        --log-file "$SANDBOX/logs/qpidd.log" --data-dir "$SANDBOX/data/amqp1/qpidd")" "" \
+    "the open qpidd.conf means what render_qpidd_conf writes"
+# the comparison sees a difference in what the files mean
+sed 's/distribution: balanced/distribution: closest/' \
+    "$SANDBOX/etc/qpid-dispatch/qdrouterd.conf" >"$SANDBOX/changed.conf"
+like "$(conf_match router "$SANDBOX/changed.conf" --host 127.0.0.1 \
+        --port "$SANDBOX_ROUTER_PORT" --log-file "$SANDBOX/logs/qdrouterd.log")" \
+    "^addresses: plugin .*'openstack.org/om/rpc/anycast', 'closest'" \
+    "a changed address distribution is a difference"
+grep -v '^topic-patterns=' "$SANDBOX/etc/qpid/qpidd.conf" >"$SANDBOX/changed.conf"
+like "$(conf_match broker "$SANDBOX/changed.conf" --host 127.0.0.1 \
+        --port "$SANDBOX_BROKER_PORT" --log-file "$SANDBOX/logs/qpidd.log" \
+        --data-dir "$SANDBOX/data/amqp1/qpidd")" "^topic_patterns: plugin None, renderer \\['broadcast'\\]" \
+    "a missing topic pattern is a difference"
 is "$(find "$SANDBOX" -name '*.credentials' -o -name 'sasl2')" "" \
     "no credentials or SASL files are written"
 like "$(calls '^warn')" "accepts unauthenticated connections" \

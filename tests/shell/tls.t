@@ -39,6 +39,11 @@ is "$(cat "$TLS/router.key")" "key for 127.0.0.1" "the key is copied"
 is "$(file_mode "$TLS/router.key")|$(file_owner "$TLS/router.key")" "600|$ME" \
     "the key is 0600, owned by the stand-in's user"
 is "$(file_mode "$TLS/router.crt")" 644 "the certificate is 0644"
+is "$(printf secret | conf_match router "$SANDBOX/etc/qpid-dispatch/qdrouterd.conf" \
+        --host 127.0.0.1 --port "$SANDBOX_ROUTER_PORT" --user alice \
+        --log-file "$SANDBOX/logs/qdrouterd.log" \
+        --cert "$TLS/router.crt" --key "$TLS/router.key")" "" \
+    "qdrouterd.conf with TLS means what render_qdrouterd_conf writes for the same inputs"
 
 devstack_run clean
 is "$(find "$SANDBOX/data/amqp1" "$CA/amqp1-router.crt" \

@@ -22,10 +22,7 @@ ZUUL_YAML = os.path.join(ROOT, '.zuul.yaml')
 #: names .zuul.yaml uses that another branch adds; while this checkout
 #: lacks them the checks report them and test_pending skips, naming them.
 #: Merged, the checks pass on them and the entries can go.
-PENDING = {
-    ('setting', 'AMQP1_SERVICE=rabbitmq'):
-        'the rabbitmq mode of the DevStack plugin (issue 18)',
-}
+PENDING = {}
 
 
 @pytest.fixture(scope='module')
