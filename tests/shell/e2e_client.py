@@ -127,8 +127,11 @@ def main(argv=None):
                       group='oslo_messaging_metrics')
     server_urls = (None, None)
     if args.server_config_file:
-        # (one ConfigOpts: a second one in the same process left
-        # driver/'s server unanswered, 14.x's not)
+        # (one ConfigOpts: oslo.messaging >= 18.3 registers its
+        # [oslo_messaging_tracing] options on cfg.CONF only, and an RPC
+        # server on another ConfigOpts fails in its executor thread with
+        # NoSuchOptError, silently: no reply, whatever the driver; 14.x
+        # has no tracing)
         server_urls = other_node_urls(args.server_config_file)
     topic = 'e2e-%s' % uuid.uuid4().hex[:8]
     status = 0
