@@ -63,6 +63,19 @@ like "$(output)" "port $port, where qpidd is to listen on 127.0.0.1, is in use b
     "naming the port, its owner and the setting"
 is "$(calls '^run_process')" "" "before the daemon is started"
 
+# the mesh's hub also listens for the other routers: a busy inter-router
+# port stops stack.sh the same way, before the router starts
+sandbox_reset
+localrc AMQP1_SERVICE=qpid-dual AMQP1_ROUTER_MESH=True AMQP1_DAEMONS=standin \
+    HOST_IP=127.0.0.1 SERVICE_HOST=127.0.0.1 "AMQP1_INTER_ROUTER_PORT=$port" \
+    "AMQP1_DEFAULT_PORT=$SANDBOX_ROUTER_PORT" AMQP1_NOTIFY_PORT=1 PYTHONPATH= \
+    AMQP1_START_TIMEOUT=10
+devstack_run stack pre-install install
+is "$DEVSTACK_STATUS" 1 "the hub's inter-router port held by another process stops stack.sh"
+like "$(output)" "port $port, where qdrouterd is to listen for the other routers on 127.0.0.1, is in use by python3[.0-9]* \(pid $LISTENER\): stop that .* or set AMQP1_INTER_ROUTER_PORT to a free port" \
+    "naming the port, its owner and AMQP1_INTER_ROUTER_PORT"
+is "$(calls '^run_process')" "" "before the router is started"
+
 # -- a daemon that listens but does not answer AMQP ----------------------------------
 
 # the port held by the "daemon" itself: its pid is the unit's MainPID
