@@ -161,8 +161,8 @@ class _Reach(MessagingHandler):
 
     def on_connection_error(self, event):
         cond = event.connection.remote_condition
-        self.error = 'ConnectionException: %s: %s' % (cond.name,
-                                                       cond.description)
+        self.error = 'ConnectionException: %s: %s' % (
+            cond.name, cond.description)
         self._finish()
 
     def _finish(self):
@@ -212,8 +212,8 @@ def main(argv=None, stdin=None):
         if error:
             print(error)
             return 1
-        print('reached %s:%s from %s:%s' % (args.host, args.port, hub_host,
-                                             hub_port))
+        print('reached %s:%s from %s:%s' % (
+            args.host, args.port, hub_host, hub_port))
         return 0
     try:
         print(probe(args.host, args.port, args.user or None, password,

@@ -507,6 +507,7 @@ function mesh_scenario {
         AMQP1_DAEMONS=standin AMQP1_USERNAME=e2e "AMQP1_PASSWORD=$PASSWORD" \
         "AMQP1_NOTIFY_PORT=$SANDBOX_BROKER_PORT" \
         "AMQP1_INTER_ROUTER_PORT=$MESH_IR_PORT" SERVICE_HOST=127.0.0.1 \
+        "AMQP1_MESH_HUB_PORT=$SANDBOX_ROUTER_PORT" \
         AMQP1_START_TIMEOUT=60 STUB_RUN_PROCESS=background "PYTHON=$python" \
         PYTHONPATH= "STUB_UC_OSLO_MESSAGING=$uc" "STUB_PIP=$pip" \
         "AMQP1_STANDIN_VENV=$STANDIN_VENV" "AMQP1_STANDIN_PYTHON=$PY"
@@ -519,6 +520,8 @@ function mesh_scenario {
             "$(eval echo "\$MESH_PORT$node")" \
             DISABLED_SERVICES=amqp1-broker,rabbit \
             ENABLED_SERVICES=n-cpu,placement-client
+        like "$(output)" "AMQP1: this node's router \(devstack.amqp1.127-0-0-$((node + 1))\) has joined the mesh: reached 127.0.0.$((node + 1)):[0-9]+ from 127.0.0.1:$SANDBOX_ROUTER_PORT" \
+            "$MESH_NAME subnode$node: its stack.sh waited until a message from the hub reached its router"
     done
     like "$(cat "$SANDBOX/controller/logs/qdrouterd.log")" \
         "router devstack.amqp1.127-0-0-2 joined.*
