@@ -283,6 +283,9 @@ function scenario {
     if [[ " $* " == *" AMQP1_DAEMONS=distro "* ]]; then
         name="$mode with real daemons/$gen"
     fi
+    if [[ " $* " == *" AMQP1_NOTIFY_DRIVER=amqp "* ]]; then
+        name="$mode, notifications over amqp:// to RabbitMQ 4/$gen"
+    fi
     if [[ $gen == om18 ]]; then
         python=$NEW_PY
         uc=18.2.0
@@ -317,9 +320,14 @@ function scenario {
             ;;
         qpid-hybrid)
             ports=("$router_port")
-            localrc "AMQP1_DEFAULT_PORT=$router_port" RABBIT_USERID=guest RABBIT_PASSWORD=guest \
-                RABBIT_HOST=127.0.0.1 "RABBIT_PORT=$RABBIT_PORT" \
-                "RABBITMQCTL=$RABBIT_DIR/rabbitmqctl"
+            localrc "AMQP1_DEFAULT_PORT=$router_port"
+            if [[ " $* " != *" AMQP1_NOTIFY_DRIVER=amqp "* ]]; then
+                # the test's RabbitMQ (3.x) node; with the amqp driver
+                # the caller gives its RabbitMQ 4 node
+                localrc RABBIT_USERID=guest RABBIT_PASSWORD=guest \
+                    RABBIT_HOST=127.0.0.1 "RABBIT_PORT=$RABBIT_PORT" \
+                    "RABBITMQCTL=$RABBIT_DIR/rabbitmqctl"
+            fi
             ;;
     esac
     conf=$SANDBOX/nova.conf
@@ -347,7 +355,13 @@ function scenario {
         ok "$(listening "$port"; echo $?)" "$name: port $port accepts connections"
     done
     ini_render "$conf" >"$conf"
-    if [[ $mode == qpid-hybrid ]]; then
+    if [[ $mode == qpid-hybrid && " $* " == *" AMQP1_NOTIFY_DRIVER=amqp "* ]]; then
+        like "$(output)" "AMQP1: RabbitMQ 4\.[0-9.]+ answers AMQP 1.0 on 127.0.0.1:" \
+            "$name: the plugin asked the RabbitMQ 4 node over AMQP 1.0 which it is"
+        like "$(cat "$conf")" "\[oslo_messaging_notifications\]
+transport_url = amqp://[^:]+:[^@]+@127.0.0.1:[0-9]+/nova_cell1" \
+            "$name: notifications go over amqp:// to RabbitMQ, the cell's virtual host in the path"
+    elif [[ $mode == qpid-hybrid ]]; then
         like "$(cat "$conf")" "\[oslo_messaging_notifications\]
 transport_url = rabbit://guest:guest@127.0.0.1:$RABBIT_PORT/nova_cell1" \
             "$name: notifications go to RabbitMQ's nova_cell1 vhost"
@@ -493,6 +507,7 @@ function mesh_scenario {
         AMQP1_DAEMONS=standin AMQP1_USERNAME=e2e "AMQP1_PASSWORD=$PASSWORD" \
         "AMQP1_NOTIFY_PORT=$SANDBOX_BROKER_PORT" \
         "AMQP1_INTER_ROUTER_PORT=$MESH_IR_PORT" SERVICE_HOST=127.0.0.1 \
+        "AMQP1_MESH_HUB_PORT=$SANDBOX_ROUTER_PORT" \
         AMQP1_START_TIMEOUT=60 STUB_RUN_PROCESS=background "PYTHON=$python" \
         PYTHONPATH= "STUB_UC_OSLO_MESSAGING=$uc" "STUB_PIP=$pip" \
         "AMQP1_STANDIN_VENV=$STANDIN_VENV" "AMQP1_STANDIN_PYTHON=$PY"
@@ -505,6 +520,8 @@ function mesh_scenario {
             "$(eval echo "\$MESH_PORT$node")" \
             DISABLED_SERVICES=amqp1-broker,rabbit \
             ENABLED_SERVICES=n-cpu,placement-client
+        like "$(output)" "AMQP1: this node's router \(devstack.amqp1.127-0-0-$((node + 1))\) has joined the mesh: reached 127.0.0.$((node + 1)):[0-9]+ from 127.0.0.1:$SANDBOX_ROUTER_PORT" \
+            "$MESH_NAME subnode$node: its stack.sh waited until a message from the hub reached its router"
     done
     like "$(cat "$SANDBOX/controller/logs/qdrouterd.log")" \
         "router devstack.amqp1.127-0-0-2 joined.*
@@ -566,7 +583,9 @@ function rabbitmq4_stop {
 # node ("amqp1-fixtures run rabbitmq --daemons", its user standing for
 # DevStack's RABBIT_USERID); the plugin asks it over AMQP 1.0 which it is
 # (tools/amqp_probe.py, really run), and a service with driver/ makes an
-# RPC call and sends a notification through it over amqp://
+# RPC call and sends a notification through it over amqp://; then
+# qpid-hybrid sends its notifications to the node the same way
+# (AMQP1_NOTIFY_DRIVER=amqp)
 function rabbitmq4_scenario {
     local line url="" rest user pass port name="rabbitmq/om18"
     local pip
@@ -618,6 +637,12 @@ function rabbitmq4_scenario {
     devstack_run clean
     is "$DEVSTACK_STATUS|$(calls '^(stop_process|stop_service|uninstall_package)')" \
         "0|" "$name: unstack and clean leave RabbitMQ alone"
+
+    # qpid-hybrid with AMQP1_NOTIFY_DRIVER=amqp: RPC through the router
+    # (a stand-in), notifications over amqp:// to the same node
+    scenario om18 qpid-hybrid AMQP1_NOTIFY_DRIVER=amqp "RABBIT_USERID=$user" \
+        "RABBIT_PASSWORD=$pass" RABBIT_HOST=127.0.0.1 "AMQP1_NOTIFY_PORT=$port" \
+        STUB_AVAILABLE=rabbitmq-server STUB_VERSIONS=rabbitmq-server=4.0.5-1
     rabbitmq4_stop
     RMQ4_PID=""
 }

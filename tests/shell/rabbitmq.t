@@ -174,4 +174,103 @@ is "$DEVSTACK_STATUS" 1 "rabbitmq subnode without the controller's RabbitMQ pass
 like "$(output)" "AMQP1_SERVICE=rabbitmq sends RPC and notifications through DevStack's RabbitMQ: enable the rabbit service, or on a subnode set RABBIT_HOST and RABBIT_PASSWORD" \
     "saying what to set"
 
+# -- qpid-hybrid's notifications over amqp:// (AMQP1_NOTIFY_DRIVER=amqp) -----------
+
+# stack_hybrid_amqp [assignment...]: qpid-hybrid, the router for RPC and
+# DevStack's RabbitMQ 4 for notifications over amqp:// (on its 5672:
+# "AMQP1_NOTIFY_PORT=" leaves the plugin's default, the router keeps
+# the sandbox's port)
+function stack_hybrid_amqp {
+    sandbox_reset
+    localrc AMQP1_SERVICE=qpid-hybrid AMQP1_NOTIFY_DRIVER=amqp AMQP1_NOTIFY_PORT= \
+        AMQP1_USERNAME=alice AMQP1_PASSWORD=routersecret \
+        STUB_UC_OSLO_MESSAGING=18.2.0 STUB_UC_PROTON=0.40.0 \
+        STUB_AVAILABLE=rabbitmq-server \
+        STUB_VERSIONS=rabbitmq-server=4.0.5-1 \
+        "STUB_PROBE_ANSWER=RabbitMQ 4.0.5" "$@"
+    devstack_run stack pre-install install post-config extra -- \
+        "iniset_rpc_backend nova /etc/nova/nova.conf DEFAULT cell9
+        iniset_rpc_backend keystone /etc/keystone/keystone.conf oslo_messaging_notifications"
+}
+
+stack_hybrid_amqp
+is "$DEVSTACK_STATUS" 0 "qpid-hybrid + AMQP1_NOTIFY_DRIVER=amqp: stack.sh's plugin phases succeed"
+[[ $DEVSTACK_STATUS -eq 0 ]] || diag "$(output)"
+like "$(ini_get /etc/nova/nova.conf DEFAULT transport_url)" \
+    "^amqp://alice:routersecret@127.0.0.1:[0-9]+/cell9$" \
+    "hybrid/amqp: RPC still goes to the router"
+is "$(ini_get /etc/nova/nova.conf oslo_messaging_notifications transport_url)" \
+    "amqp://stackrabbit:rabbitsecret@127.0.0.1:5672/cell9" \
+    "hybrid/amqp: notifications over amqp:// to DevStack's RabbitMQ, its user and the cell's virtual host"
+is "$(ini_get /etc/keystone/keystone.conf oslo_messaging_notifications transport_url)" \
+    "amqp://stackrabbit:rabbitsecret@127.0.0.1:5672/" \
+    "hybrid/amqp: keystone's notifications too"
+is "$(calls '^rabbit:(iniset_rpc_backend|get_notification_url)')" "" \
+    "hybrid/amqp: no service is given a rabbit:// URL"
+is "$(calls '^pip_install')" "pip_install $REPO_DIR/driver" \
+    "hybrid/amqp: the services get this project's amqp1-driver"
+like "$(output)" "AMQP1: rabbitmq-server 4.0.5 \(available\) carries notifications over AMQP 1.0" \
+    "hybrid/amqp: pre-install checks the rabbitmq-server DevStack will install"
+like "$(output)" "AMQP1: notifications go to DevStack's RabbitMQ at 127.0.0.1:5672 \(AMQP 1.0, on this node\), through the amqp driver of amqp1-driver" \
+    "hybrid/amqp: the plan says where notifications go"
+like "$(output)" "AMQP1: RPC go to qdrouterd at 127.0.0.1:" \
+    "hybrid/amqp: and RPC"
+is "$(calls '^python .*amqp_probe.py')" \
+    "python $REPO_DIR/devstack/tools/amqp_probe.py 127.0.0.1 5672 --user stackrabbit" \
+    "hybrid/amqp: install asks RabbitMQ which it is, the password not on the command line"
+is "$(cat "$SANDBOX/probe.stdin")" "rabbitsecret" "hybrid/amqp: but on the probe's stdin"
+like "$(output)" "AMQP1_SERVICE=qpid-hybrid: RPC at amqp://alice:\*\*\*@127.0.0.1:[0-9]+/, notifications at amqp://stackrabbit:\*\*\*@127.0.0.1:5672/" \
+    "hybrid/amqp: the summary masks both passwords"
+unlike "$(output)" "rabbitsecret|routersecret" "hybrid/amqp: which appear nowhere in the output"
+
+stack_hybrid_amqp AMQP1_NOTIFY_DRIVER=rabbit
+is "$(ini_get /etc/nova/nova.conf oslo_messaging_notifications transport_url)" \
+    "rabbit://stackrabbit:rabbitsecret@127.0.0.1:5672/cell9" \
+    "AMQP1_NOTIFY_DRIVER=rabbit (the default): DevStack's own rabbit:// URL"
+is "$(calls '^python .*amqp_probe.py')" "" \
+    "AMQP1_NOTIFY_DRIVER=rabbit: RabbitMQ's version does not matter"
+
+stack_hybrid_amqp "STUB_VERSIONS=rabbitmq-server=3.10.8-1.1"
+is "$DEVSTACK_STATUS" 1 "hybrid/amqp: Debian 12's rabbitmq-server 3.10 stops stack.sh"
+like "$(output)" "AMQP1_NOTIFY_DRIVER=amqp needs RabbitMQ >= 4.0, which speaks AMQP 1.0 itself; the rabbitmq-server available here is 3.10.8.*keep AMQP1_NOTIFY_DRIVER=rabbit" \
+    "hybrid/amqp: naming the setting, the version found and what to do"
+is "$(calls '^(pip_install|install_package)')" "" "hybrid/amqp: in pre-install: nothing installed"
+
+stack_hybrid_amqp STUB_UC_OSLO_MESSAGING=14.9.3
+is "$DEVSTACK_STATUS" 1 "hybrid/amqp: a branch with oslo.messaging 14.x stops stack.sh"
+like "$(output)" "AMQP1_NOTIFY_DRIVER=amqp needs this project's amqp1-driver \(oslo.messaging >= 16\).*or another AMQP1_NOTIFY_DRIVER" \
+    "hybrid/amqp: its own amqp driver cannot use RabbitMQ 4"
+
+stack_hybrid_amqp "STUB_PROBE_ANSWER=RabbitMQ 3.13.7"
+is "$DEVSTACK_STATUS" 1 "hybrid/amqp: a RabbitMQ 3 answering AMQP 1.0 stops stack.sh in install"
+like "$(output)" "RabbitMQ at 127.0.0.1:5672 is 3.13.7; AMQP1_NOTIFY_DRIVER=amqp needs 4.0 or later" \
+    "hybrid/amqp: naming its version"
+
+for bad in qpid-dual/amqp rabbitmq/amqp qpid/rabbit qpid-hybrid/kafka; do
+    sandbox_reset
+    localrc "AMQP1_SERVICE=${bad%/*}" "AMQP1_NOTIFY_DRIVER=${bad#*/}" \
+        STUB_UC_OSLO_MESSAGING=18.2.0 STUB_UC_PROTON=0.40.0
+    devstack_run stack pre-install install
+    if [[ $bad == qpid/rabbit ]]; then
+        is "$DEVSTACK_STATUS" 0 "AMQP1_NOTIFY_DRIVER=rabbit (the default) is accepted with qpid"
+        continue
+    fi
+    is "$DEVSTACK_STATUS" 1 "AMQP1_SERVICE=${bad%/*} AMQP1_NOTIFY_DRIVER=${bad#*/} stops stack.sh"
+    like "$(output)" "AMQP1_NOTIFY_DRIVER='${bad#*/}' is not supported with AMQP1_SERVICE=${bad%/*}: it chooses the driver of notifications to DevStack's RabbitMQ in qpid-hybrid mode only" \
+        "naming the setting and where it applies"
+    is "$(calls '^(pip_install|install_package)')" "" "before anything is installed"
+done
+
+# a subnode: the controller's RabbitMQ, asked in install
+stack_hybrid_amqp "SERVICE_HOST=$CONTROLLER" "RABBIT_HOST=$CONTROLLER" \
+    ENABLED_SERVICES=n-cpu DISABLED_SERVICES=amqp1-router STUB_AVAILABLE=
+is "$DEVSTACK_STATUS" 0 "hybrid/amqp subnode: stack.sh's plugin phases succeed"
+[[ $DEVSTACK_STATUS -eq 0 ]] || diag "$(output)"
+is "$(ini_get /etc/nova/nova.conf oslo_messaging_notifications transport_url)" \
+    "amqp://stackrabbit:rabbitsecret@$CONTROLLER:5672/cell9" \
+    "hybrid/amqp subnode: notifications to the controller's RabbitMQ"
+is "$(calls '^apt-cache')" "" "hybrid/amqp subnode: no local rabbitmq-server looked for"
+like "$(output)" "AMQP1: RabbitMQ 4.0.5 answers AMQP 1.0 on $CONTROLLER:5672" \
+    "hybrid/amqp subnode: the controller's RabbitMQ is asked which it is"
+
 done_testing

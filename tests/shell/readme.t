@@ -130,6 +130,12 @@ function block_modes {
     fi
 }
 
+# notify_amqp block mode: does the block send qpid-hybrid's notifications
+# over amqp:// to RabbitMQ 4 (AMQP1_NOTIFY_DRIVER=amqp)?
+function notify_amqp {
+    [[ "$2" == qpid-hybrid ]] && grep -qx 'AMQP1_NOTIFY_DRIVER=amqp' "$1"
+}
+
 # write_localrc block mode uc_pin: the sandbox's local.conf from the
 # block, with this checkout for the URL placeholder and mode for the
 # block's AMQP1_SERVICE, framed by what stackrc and stack.sh do around it
@@ -148,9 +154,11 @@ function write_localrc {
             fi
             echo "$line"
         done <"$block"
-        if [[ "$mode" == rabbitmq ]]; then
+        if [[ "$mode" == rabbitmq ]] || notify_amqp "$block" "$mode"; then
             # DevStack installs rabbitmq-server 4.0.5 (Debian 13's) after
-            # pre-install; the AMQP 1.0 probe's answer (rabbitmq.t)
+            # pre-install; the AMQP 1.0 probe's answer (rabbitmq.t); its
+            # port is 5672, not the sandbox's broker port
+            echo "AMQP1_NOTIFY_PORT="
             echo "STUB_AVAILABLE=rabbitmq-server"
             echo "STUB_VERSIONS=rabbitmq-server=4.0.5-1"
             echo "STUB_PROBE_ANSWER='RabbitMQ 4.0.5'"
@@ -236,6 +244,12 @@ function check_block {
         if [[ -n $creds ]]; then
             warnings=1  # AMQP1_USERNAME is not used
         fi
+        if [[ $dist != amqp1-driver ]]; then
+            # the page: master only; rabbitmq.t checks the refusal
+            return 0
+        fi
+    elif notify_amqp "$block" "$mode"; then
+        want_notify=amqp://stackrabbit:rabbitsecret@$host:5672/
         if [[ $dist != amqp1-driver ]]; then
             # the page: master only; rabbitmq.t checks the refusal
             return 0

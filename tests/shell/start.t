@@ -63,6 +63,19 @@ like "$(output)" "port $port, where qpidd is to listen on 127.0.0.1, is in use b
     "naming the port, its owner and the setting"
 is "$(calls '^run_process')" "" "before the daemon is started"
 
+# the mesh's hub also listens for the other routers: a busy inter-router
+# port stops stack.sh the same way, before the router starts
+sandbox_reset
+localrc AMQP1_SERVICE=qpid-dual AMQP1_ROUTER_MESH=True AMQP1_DAEMONS=standin \
+    HOST_IP=127.0.0.1 SERVICE_HOST=127.0.0.1 "AMQP1_INTER_ROUTER_PORT=$port" \
+    "AMQP1_DEFAULT_PORT=$SANDBOX_ROUTER_PORT" AMQP1_NOTIFY_PORT=1 PYTHONPATH= \
+    AMQP1_START_TIMEOUT=10
+devstack_run stack pre-install install
+is "$DEVSTACK_STATUS" 1 "the hub's inter-router port held by another process stops stack.sh"
+like "$(output)" "port $port, where qdrouterd is to listen for the other routers on 127.0.0.1, is in use by python3[.0-9]* \(pid $LISTENER\): stop that .* or set AMQP1_INTER_ROUTER_PORT to a free port" \
+    "naming the port, its owner and AMQP1_INTER_ROUTER_PORT"
+is "$(calls '^run_process')" "" "before the router is started"
+
 # -- a daemon that listens but does not answer AMQP ----------------------------------
 
 # the port held by the "daemon" itself: its pid is the unit's MainPID
@@ -117,6 +130,29 @@ devstack_run stack pre-install install
 is "$DEVSTACK_STATUS" 0 "the stand-in passes the start check"
 like "$(output)" "qpidd \(devstack@amqp1-broker.service, pid [0-9]+\) answers AMQP on 127.0.0.1:$port" \
     "after an AMQP open with its credentials"
+devstack_run unstack
+
+# a mesh subnode whose router cannot reach the hub's: stack.sh waits
+# AMQP1_START_TIMEOUT for a message from the hub, then stops naming it
+# (the hub here: a port nothing listens on)
+sandbox_reset
+localrc AMQP1_SERVICE=qpid-dual AMQP1_ROUTER_MESH=True AMQP1_DAEMONS=standin \
+    HOST_IP=127.0.0.1 SERVICE_HOST=192.0.2.10 DISABLED_SERVICES=amqp1-broker \
+    AMQP1_MESH_HUB=127.0.0.2 "AMQP1_MESH_HUB_PORT=$port" \
+    "AMQP1_DEFAULT_PORT=$SANDBOX_ROUTER_PORT" PYTHONPATH= AMQP1_USERNAME=alice \
+    AMQP1_PASSWORD='s3cr:t@' AMQP1_START_TIMEOUT=2 \
+    STUB_RUN_PROCESS=background "AMQP1_STANDIN_VENV=$PREFIX" \
+    "STUB_XTRACE=$SANDBOX/xtrace"
+started=$SECONDS
+devstack_run stack pre-install install
+is "$DEVSTACK_STATUS" 1 "a mesh subnode whose router does not join the hub's stops stack.sh"
+like "$(output)" "this node's router \(devstack.amqp1.127-0-0-1\) has not joined the hub's at 127.0.0.2:$port within 2s \(.*Connection refused.*\): is the hub's stack.sh done, its router listening for routers on 127.0.0.2:55672 \(AMQP1_INTER_ROUTER_PORT\)" \
+    "naming the hub's host and port and what to check"
+like "$((SECONDS - started))" "^([0-9]|1[0-9])$" "within its bounded wait"
+like "$(grep -c _amqp1_wait_mesh_joined "$SANDBOX/xtrace")" "^[1-9]" \
+    "the wait is traced"
+is "$(grep -hF -e 's3cr:t@' -e 's3cr%3At%40' "$SANDBOX/xtrace" "$SANDBOX/out")" "" \
+    "the password appears nowhere, trace included"
 devstack_run unstack
 
 # a wrong password in the open is refused: the check really authenticates

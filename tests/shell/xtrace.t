@@ -41,6 +41,24 @@ for run in qpid/standin qpid-dual/distro qpid-hybrid/standin \
         "$mode ($flavor): yet the services get it"
 done
 
+# qpid-hybrid with its notifications over amqp:// to RabbitMQ 4
+# (AMQP1_NOTIFY_DRIVER=amqp): DevStack's RabbitMQ password, raw or
+# encoded, in no trace line either
+sandbox_reset
+localrc AMQP1_SERVICE=qpid-hybrid AMQP1_NOTIFY_DRIVER=amqp AMQP1_NOTIFY_PORT= \
+    AMQP1_USERNAME=alice "AMQP1_PASSWORD=$PASSWORD" "RABBIT_PASSWORD=$PASSWORD" \
+    STUB_UC_OSLO_MESSAGING=18.2.0 STUB_UC_PROTON=0.40.0 \
+    STUB_AVAILABLE=rabbitmq-server STUB_VERSIONS=rabbitmq-server=4.0.5-1 \
+    "STUB_PROBE_ANSWER=RabbitMQ 4.0.5" "STUB_XTRACE=$SANDBOX/xtrace"
+devstack_run stack pre-install install post-config extra -- \
+    'iniset_rpc_backend nova /etc/nova.conf DEFAULT cell1'
+is "$DEVSTACK_STATUS" 0 "qpid-hybrid, notifications over amqp://: stack runs under xtrace"
+is "$(grep -hF -e "$PASSWORD" -e "$ENCODED" "$SANDBOX/xtrace" "$SANDBOX/out")" "" \
+    "qpid-hybrid, notifications over amqp://: the passwords appear nowhere"
+like "$(ini_get /etc/nova.conf oslo_messaging_notifications transport_url)" \
+    "^amqp://stackrabbit:$ENCODED@" \
+    "qpid-hybrid, notifications over amqp://: yet the services get RabbitMQ's"
+
 # the settings file expands user-given URLs (and the plugin's own
 # settings) with stack.sh's xtrace on: not one of its lines is traced
 sandbox_reset

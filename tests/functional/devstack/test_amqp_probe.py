@@ -14,6 +14,7 @@ import testtools
 
 from amqp1_fixtures import FakeBroker
 from amqp1_fixtures import FakeRouter
+from amqp1_fixtures import RouterMesh
 from amqp1_fixtures.daemons import ports
 from amqp1_fixtures.daemons import rabbitmq4
 from amqp1_fixtures import tls
@@ -138,6 +139,49 @@ class TestProbeRabbitMQ4(testtools.TestCase):
                           'stackrabbit', password='wrong')
         self.assertEqual(1, status)
         self.assertIn('ConnectionException', out)
+        self.assertNotIn(PASSWORD, out)
+        self.assertLess(time.monotonic() - started, 20)
+
+
+class TestReach(testtools.TestCase):
+    """``--reach``: the plugin's check that a subnode's router has joined
+    the hub's, against meshes of FakeRouters and of real qdrouterd."""
+
+    def test_a_router_joined_to_the_hub_is_reached(self):
+        mesh = self.useFixture(RouterMesh([('sub', 'hub', 1)],
+                                          users={'svc': PASSWORD}))
+        status, out = run('127.0.0.1', mesh.routers['sub'].port, '--user',
+                          'svc', '--reach', '127.0.0.1',
+                          str(mesh.routers['hub'].port), password=PASSWORD)
+        self.assertEqual((0, 'reached 127.0.0.1:%d from 127.0.0.1:%d' % (
+            mesh.routers['sub'].port, mesh.routers['hub'].port)),
+            (status, out))
+
+    def test_the_real_qdrouterd_mesh_is_reached(self):
+        mesh = self.useFixture(RouterMesh([('sub', 'hub', 1)], daemons=True,
+                                          require_real=True,
+                                          impl='qdrouterd'))
+        status, out = run('127.0.0.1', mesh.routers['sub'].port, '--reach',
+                          '127.0.0.1', str(mesh.routers['hub'].port))
+        self.assertEqual(0, status, out)
+
+    def test_a_router_not_joined_is_not_reached(self):
+        hub = self.useFixture(FakeRouter())
+        alone = self.useFixture(FakeRouter())
+        status, out = run('127.0.0.1', alone.port, '--timeout', '1',
+                          '--reach', '127.0.0.1', str(hub.port))
+        self.assertEqual(1, status)
+        self.assertIn('the hub gave no credit within 1.0s', out)
+
+    def test_no_hub_listening_fails_saying_why(self):
+        alone = self.useFixture(FakeRouter(users={'svc': PASSWORD}))
+        port = self.useFixture(ports.ReservedPort()).port
+        started = time.monotonic()
+        status, out = run('127.0.0.1', alone.port, '--user', 'svc',
+                          '--timeout', '30', '--reach', '127.0.0.1',
+                          str(port), password=PASSWORD)
+        self.assertEqual(1, status)
+        self.assertIn('Connection refused', out)
         self.assertNotIn(PASSWORD, out)
         self.assertLess(time.monotonic() - started, 20)
 
