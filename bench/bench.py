@@ -233,6 +233,8 @@ class RealDaemon:
         self.host = HOST
         self.port = None
         self.fixture = None
+        #: how the daemon died before it was stopped, or None
+        self.stop_error = None
 
     @staticmethod
     def fixture_class(name):
@@ -254,9 +256,21 @@ class RealDaemon:
         return self
 
     def stop(self):
-        """Stop the daemon."""
-        if self.fixture is not None:
+        """Stop the daemon.
+
+        A daemon that died during the measurements (its fixture reports
+        that on cleanUp) is recorded in :attr:`stop_error`, not raised,
+        so the run goes on and reports the figures measured so far, the
+        failed ones saying why, beside it.
+        """
+        if self.fixture is None:
+            return
+        from amqp1_fixtures import exceptions
+        try:
             self.fixture.cleanUp()
+        except exceptions.DaemonExited as exc:
+            self.stop_error = str(exc).splitlines()[0]
+        finally:
             self.fixture = None
 
     def __enter__(self):
@@ -532,6 +546,9 @@ def measure_backend(kind, settings, log):
                 log('%s: %s clients %s' % (kind, impl,
                                            _fmt_rate(runs[-1])))
             figures['throughput_%s' % impl] = best_run(runs)
+    if getattr(server, 'stop_error', None):
+        figures['stop_error'] = server.stop_error
+        log('%s: %s' % (kind, server.stop_error))
     if kind != 'router' and kind != 'qdrouterd':
         count = settings.messages if kind != BASELINE else min(
             STORE_PROBE, settings.messages)

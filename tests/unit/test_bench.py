@@ -7,6 +7,7 @@ and the tests assert that every message was counted, never how fast.
 
 import importlib.util
 import os
+import signal
 
 import testtools
 
@@ -133,6 +134,23 @@ class TestReport(testtools.TestCase):
         stretch = self._check(results, 'router', 'stretch')
         self.assertFalse(stretch['pass'])
         self.assertAlmostEqual(2000 / 6700.0, stretch['value'])
+
+    def test_a_real_daemon_that_died_is_reported_not_raised(self):
+        # The run goes on with the figures measured so far: a real
+        # qdrouterd killed during a measurement (it happened under a busy
+        # CI run) used to end the whole benchmark with DaemonExited.
+        from amqp1_fixtures import exceptions
+        daemon = bench.RealDaemon('qdrouterd')
+        try:
+            daemon.start()
+        except exceptions.DaemonNotInstalled as exc:
+            self.skipTest(str(exc))
+        os.kill(daemon.pid, signal.SIGKILL)
+        # until it is dead (not reaped: its fixture reaps it)
+        os.waitid(os.P_PID, daemon.pid, os.WEXITED | os.WNOWAIT)
+        daemon.stop()
+        self.assertIsNone(daemon.fixture)
+        self.assertIn('qdrouterd exited with status -9', daemon.stop_error)
 
     def test_best_run(self):
         runs = [{'ok': True, 'msg_per_s': 10.0, 'rss_after': 1},
