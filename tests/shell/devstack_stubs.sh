@@ -105,7 +105,7 @@ function sandbox_destroy {
     fi
     # (and those of the nodes a test stacked with STUB_PIDS of their own)
     for pidfile in "$SANDBOX"/pids/* "$SANDBOX"/*/pids/*; do
-        if [[ -f "$pidfile" ]]; then
+        if [[ -f "$pidfile" ]] && _stub_ours "$pidfile"; then
             kill -KILL "$(cat "$pidfile")" 2>/dev/null
         fi
     done
@@ -561,8 +561,7 @@ function restart_service {
                 </dev/null >>"$SANDBOX/journal/$unit" 2>&1 &
             ;;
     esac
-    mkdir -p "$STUB_PIDS"
-    echo $! >"$STUB_PIDS/$unit"
+    _stub_record_pid "$unit" $!
 }
 
 function stop_service {
@@ -570,20 +569,51 @@ function stop_service {
     _stub_kill "$1"
 }
 
+# _stub_started pid: the start time of process pid (field 22 of its
+# /proc stat), empty once it is gone (a zombie not yet reaped counts:
+# tests wait until their processes are reaped)
+function _stub_started {
+    local stat fields
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+    # the fields after the command name, which may hold blanks
+    read -r -a fields <<<"${stat##*) }"
+    echo "${fields[19]}"
+}
+
+# _stub_record_pid name pid: the pidfile of what a stub started, and its
+# start time beside it (.name.started), so that a recycled pid (pid_max
+# may be 32768) is never taken for ours
+function _stub_record_pid {
+    mkdir -p "$STUB_PIDS"
+    echo "$2" >"$STUB_PIDS/$1"
+    _stub_started "$2" >"$STUB_PIDS/.$1.started"
+}
+
+# _stub_ours pidfile: true while the process it names still runs and is
+# the one that was started
+function _stub_ours {
+    local pidfile=$1 started
+    started=$(cat "${pidfile%/*}/.${pidfile##*/}.started" 2>/dev/null)
+    [[ -n "$started" && "$(_stub_started "$(cat "$pidfile")")" == "$started" ]]
+}
+
 # _stub_kill name: stop what run_process or restart_service started
 function _stub_kill {
-    local name=$1 pid i
+    local name=$1 i
     if [[ -f "$STUB_PIDS/$name" ]]; then
-        pid=$(cat "$STUB_PIDS/$name")
-        kill -TERM "$pid" 2>/dev/null
+        if _stub_ours "$STUB_PIDS/$name"; then
+            kill -TERM "$(cat "$STUB_PIDS/$name")" 2>/dev/null
+        fi
         for (( i = 0; i < 100; i++ )); do
-            if ! kill -0 "$pid" 2>/dev/null; then
+            if ! _stub_ours "$STUB_PIDS/$name"; then
                 break
             fi
             sleep 0.1
         done
-        kill -KILL "$pid" 2>/dev/null || true
-        rm -f "$STUB_PIDS/$name"
+        if _stub_ours "$STUB_PIDS/$name"; then
+            kill -KILL "$(cat "$STUB_PIDS/$name")" 2>/dev/null || true
+        fi
+        rm -f "$STUB_PIDS/$name" "$STUB_PIDS/.$name.started"
     fi
     return 0
 }
@@ -603,9 +633,9 @@ function run_process {
     fi
     _stub_record run_process "$@"
     if [[ "$STUB_RUN_PROCESS" == "background" ]]; then
-        mkdir -p "$SANDBOX/journal" "$STUB_PIDS"
+        mkdir -p "$SANDBOX/journal"
         $command </dev/null >>"$SANDBOX/journal/$name" 2>&1 &
-        echo $! >"$STUB_PIDS/$name"
+        _stub_record_pid "$name" $!
     fi
 }
 

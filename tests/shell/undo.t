@@ -109,4 +109,22 @@ is "$(calls '^(init_CA|cleanup_CA)')" "" \
 is "$(find "$SANDBOX/data/CA" -name 'amqp1-router*' 2>/dev/null)" "" \
     "but its own certificate goes"
 
+# -- a pid recorded long ago may be somebody else's now ---------------------------
+# pid_max is 32768 on many machines: a stand-in that exited on its own
+# leaves a pidfile whose pid another process may get.  Stopping it (and
+# the sandbox's last clean-up) must leave that stranger alone.
+sandbox_reset
+sleep 300 &
+stranger=$!
+mkdir -p "$STUB_PIDS"
+echo "$stranger" >"$STUB_PIDS/amqp1-router"
+# the start time of the stand-in that once had that pid
+echo 1 >"$STUB_PIDS/.amqp1-router.started"
+_stub_kill amqp1-router
+ok "$(kill -0 "$stranger" 2>/dev/null; echo $?)" \
+    "a recycled pid in a pidfile is not signalled"
+is "$(ls -A "$STUB_PIDS")" "" "and the stale pidfile goes"
+kill "$stranger"
+wait "$stranger" 2>/dev/null
+
 done_testing
