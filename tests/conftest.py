@@ -1,7 +1,8 @@
 """Test-run wiring: use the real qdrouterd/qpidd where they are (see
 :mod:`tests.realqpid`), end the run with a line counting the daemons
 it launched, children's included, and let fixtures know whether their
-test failed (``request.node.failed``), to print their daemons' logs."""
+test failed (``request.node.failed``), to print their daemons' logs;
+and the ``clients`` fixture the behaviour tests share."""
 
 import os
 import tempfile
@@ -52,3 +53,16 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if report.failed:
         item.failed = True
+
+
+@pytest.fixture
+def clients():
+    """Proton client connections of the test
+    (:class:`tests.functional.proton_clients.Clients`), closed after it.
+    """
+    # Imported on use: proton is not needed to collect every test.
+    from tests.functional import proton_clients
+    fixture = proton_clients.Clients()
+    fixture.setUp()
+    yield fixture
+    fixture.cleanUp()

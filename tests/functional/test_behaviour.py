@@ -32,7 +32,6 @@ from proton.reactor import Selector
 from amqp1_fixtures.daemons import qpid as daemons
 from amqp1_fixtures import FakeBroker
 from amqp1_fixtures import FakeRouter
-from tests.functional import proton_clients
 from tests.functional.proton_clients import ACCEPTED
 from tests.functional.proton_clients import MODIFIED
 from tests.functional.proton_clients import REJECTED
@@ -101,15 +100,6 @@ def backend(request):
     server.setUp()
     yield server
     server.cleanUp()
-
-
-@pytest.fixture
-def clients():
-    """Proton client connections of the test."""
-    fixture = proton_clients.Clients()
-    fixture.setUp()
-    yield fixture
-    fixture.cleanUp()
 
 
 def _url(backend):

@@ -24,7 +24,6 @@ from amqp1_driver import exceptions
 from amqp1_fixtures import FakeRabbitMQ
 from amqp1_fixtures.daemons import rabbitmq4
 from tests import messaging
-from tests.functional import proton_clients
 from tests.functional.rabbitmq4_clients import Management
 from tests.functional.rabbit.test_rabbitmq4_behaviour import connect
 
@@ -67,14 +66,6 @@ def fx():
     holder = Fixtures()
     yield holder
     holder.cleanup()
-
-
-@pytest.fixture
-def clients():
-    fixture = proton_clients.Clients()
-    fixture.setUp()
-    yield fixture
-    fixture.cleanUp()
 
 
 @pytest.fixture

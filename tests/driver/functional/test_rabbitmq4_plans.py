@@ -22,7 +22,6 @@ from proton import Message
 
 from amqp1_driver import rabbitmq4 as r4
 from amqp1_fixtures.daemons import rabbitmq4
-from tests.functional import proton_clients
 from tests.functional.proton_clients import ACCEPTED
 from tests.functional.proton_clients import RELEASED
 from tests.functional.rabbitmq4_clients import Management
@@ -42,14 +41,6 @@ def backend():
     node.setUp()
     yield node
     node.cleanUp()
-
-
-@pytest.fixture
-def clients():
-    fixture = proton_clients.Clients()
-    fixture.setUp()
-    yield fixture
-    fixture.cleanUp()
 
 
 def apply(mgmt, plan):

@@ -14,7 +14,6 @@ from proton.reactor import LinkOption
 from amqp1_fixtures import ConfigError
 from amqp1_fixtures import FakeRabbitMQ
 from amqp1_fixtures import make_test_certificates
-from tests.functional import proton_clients
 from tests.functional.proton_clients import ACCEPTED
 from tests.functional.proton_clients import REJECTED
 from tests.functional.proton_clients import RELEASED
@@ -29,14 +28,6 @@ def rabbit():
     fake.setUp()
     yield fake
     fake.cleanUp()
-
-
-@pytest.fixture
-def clients():
-    fixture = proton_clients.Clients()
-    fixture.setUp()
-    yield fixture
-    fixture.cleanUp()
 
 
 def _send(clients, client, address, body, **properties):

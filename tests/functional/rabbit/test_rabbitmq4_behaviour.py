@@ -91,15 +91,6 @@ def backend(request):
     server.cleanUp()
 
 
-@pytest.fixture
-def clients():
-    """Proton client connections of the test."""
-    fixture = proton_clients.Clients()
-    fixture.setUp()
-    yield fixture
-    fixture.cleanUp()
-
-
 def _url(backend):
     return 'amqp://127.0.0.1:%d' % backend.port
 
